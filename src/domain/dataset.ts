@@ -1,0 +1,57 @@
+import type { ErrorCode } from './errors.js';
+import type { RenderRecipe } from './render.js';
+
+/** Final state of one selected instance, as the ledger knows it: one row of the dataset CSV. */
+export interface DatasetRow {
+  /** Position in the frozen selection (0-based); the CSV is written in this order. */
+  ordinal: number;
+  studyId: string;
+  seriesId: string;
+  seriesNumber: number | null;
+  instanceId: string;
+  instanceNumber: number | null;
+  filePath: string | null;
+  fileUrl: string | null;
+  /** The study's report fields, aggregated in field_created_at order. */
+  reportValue: string;
+  /** ISO 8601 timestamp of the study's latest report field, null when it has none. */
+  fieldCreatedAt: string | null;
+  status: 'delivered' | 'failed';
+  /** True when the DICOM file was fetched and stored at `dicomKey`. */
+  downloaded: boolean;
+  /** Object keys relative to the dataset prefix, e.g. `dicom-files/123.dcm`. */
+  dicomKey: string | null;
+  jpegKey: string | null;
+  dicomSize: number | null;
+  dicomSha256: string | null;
+  jpegSize: number | null;
+  jpegSha256: string | null;
+  errorCode: ErrorCode | null;
+  errorMessage: string | null;
+  recipe: RenderRecipe | null;
+}
+
+/** What the dataset card (README-dataset.md) says about the run that built it. */
+export interface DatasetDescription {
+  runId: string;
+  /** ISO 8601. */
+  startedAt: string;
+  finishedAt: string;
+  /** Source as shown to users: never carries a password. */
+  source: string;
+  destination: string;
+  query: { name: string; sha256: string; text: string };
+  /** Resolved selection and processing parameters, e.g. studies, seed, page size. */
+  parameters: Record<string, string | number | boolean>;
+  counts: {
+    studies: number;
+    instances: number;
+    delivered: number;
+    failed: number;
+    /** Failed instances by error code. */
+    failuresByCode: Partial<Record<ErrorCode, number>>;
+    dicomBytes: number;
+    jpegBytes: number;
+  };
+  toolVersion: string;
+}

@@ -1,0 +1,47 @@
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EtlError } from '../domain/errors.js';
+
+export interface DirLock {
+  release(): Promise<void>;
+}
+
+const LOCK_FILE = 'eden.lock';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else; it still holds the lock.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes an exclusive lock on `dir` by creating `dir/eden.lock` with our pid. A lock left by a
+ * dead process (kill -9) is taken over; a live holder makes this throw STATE_LOCKED.
+ */
+export async function acquireDirLock(dir: string, purpose: string): Promise<DirLock> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return { release: () => rm(path, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new EtlError('STATE_LOCKED', `${purpose} is in use by process ${holder}`, {
+          subject: dir,
+          hint: 'wait for that run to finish, or stop it, then try again',
+        });
+      }
+      // Stale lock from a process that died: remove it and try once more.
+      await rm(path, { force: true });
+    }
+  }
+  throw new EtlError('STATE_LOCKED', `could not lock ${purpose}`, { subject: dir });
+}
