@@ -4,6 +4,8 @@
  */
 export interface SqlResult<Row> {
   rows: Row[];
+  /** Column names in result order (known even when no row came back). */
+  fields: string[];
 }
 
 export interface SqlClient {

@@ -9,7 +9,7 @@ function wrap(target: Queryable): Omit<SqlClient, 'transaction' | 'close'> {
   return {
     async query<Row>(sql: string, params: unknown[] = []): Promise<SqlResult<Row>> {
       const result = await target.query<Row>(sql, params);
-      return { rows: result.rows };
+      return { rows: result.rows, fields: result.fields.map((field) => field.name) };
     },
     async exec(sql: string): Promise<void> {
       await target.exec(sql);

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { EtlError } from '../domain/errors.js';
+import { CONFIG_KEYS, type Config, type ConfigKey, type KeySpec } from './schema.js';
+
+/** Where a resolved value came from, e.g. `--studies`, `env SOURCE_DATABASE_URL`, `default`. */
+export type Origins = Readonly<Record<ConfigKey, string>>;
+
+export interface ResolvedConfig {
+  config: Config;
+  origins: Origins;
+}
+
+export interface LoadOptions {
+  /** Values given on the command line (undefined = not given). */
+  flags: Partial<Record<ConfigKey, unknown>>;
+  /** A command's own defaults, e.g. `demo` writes to ./output; they sit between env and flags. */
+  commandDefaults?: Partial<Record<ConfigKey, unknown>>;
+  /** Keys the command fixes whatever env says (the demo's sample PACS source). */
+  commandFixed?: Partial<Record<ConfigKey, unknown>>;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The .env file; missing is fine. */
+  envFile?: string;
+}
+
+const SPECS: Readonly<Record<ConfigKey, KeySpec>> = CONFIG_KEYS;
+const KEYS = Object.keys(SPECS) as ConfigKey[];
+
+function readDotenv(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  try {
+    return parseDotenv(readFileSync(path));
+  } catch (error) {
+    throw new EtlError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`, {
+      subject: path,
+      hint: 'fix or remove the .env file',
+    });
+  }
+}
+
+function show(value: unknown, secret: boolean | undefined): string {
+  if (secret === true) return '"<redacted>"';
+  return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * Resolves the configuration once: flags > command fixed/defaults > environment > .env >
+ * defaults. Fails with every invalid key listed (value received and what was expected).
+ */
+export function loadConfig(options: LoadOptions): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const dotenv = readDotenv(options.envFile ?? '.env');
+  const raw: Partial<Record<ConfigKey, unknown>> = {};
+  const origins = {} as Record<ConfigKey, string>;
+
+  for (const key of KEYS) {
+    const spec = SPECS[key];
+    const candidates: [unknown, string][] = [
+      [options.flags[key], spec.flag ?? key],
+      [options.commandFixed?.[key], 'command'],
+    ];
+    for (const name of spec.env ?? []) candidates.push([env[name], `env ${name}`]);
+    for (const name of spec.env ?? []) candidates.push([dotenv[name], `.env ${name}`]);
+    candidates.push([options.commandDefaults?.[key], 'command default'], [spec.default, 'default']);
+    // The command's fixed values beat the environment but not explicit flags.
+    const found = candidates.find(([value]) => value !== undefined && value !== '');
+    raw[key] = found?.[0];
+    origins[key] = found?.[1] ?? 'unset';
+  }
+
+  const problems: string[] = [];
+  const parsed: Partial<Record<ConfigKey, unknown>> = {};
+  for (const key of KEYS) {
+    const spec = SPECS[key];
+    const result = spec.schema.safeParse(raw[key]);
+    if (result.success) parsed[key] = result.data;
+    else {
+      problems.push(
+        `  ${origins[key]}: received ${show(raw[key], spec.secret)}; expected ${spec.expected}`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new EtlError('CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`, {
+      hint: 'fix the values above (flags, environment or .env) and run again',
+    });
+  }
+
+  if (parsed.source === undefined && parsed.sourceDatabaseName !== undefined) {
+    parsed.source = sourceUrlFromParts(parsed);
+    origins.source = 'env SOURCE_DATABASE_*';
+  }
+  if (parsed.dest === undefined && parsed.gcsBucketName !== undefined) {
+    parsed.dest = `gs://${String(parsed.gcsBucketName)}`;
+    origins.dest = 'env GCS_BUCKET_NAME';
+  }
+  return { config: Object.freeze(parsed) as Config, origins: Object.freeze(origins) };
+}
+
+function sourceUrlFromParts(parts: Partial<Record<ConfigKey, unknown>>): string {
+  const url = new URL('postgres://localhost');
+  url.hostname = String(parts.sourceDatabaseHost);
+  url.port = String(parts.sourceDatabasePort);
+  url.pathname = `/${encodeURIComponent(String(parts.sourceDatabaseName))}`;
+  if (parts.sourceDatabaseUser !== undefined) url.username = String(parts.sourceDatabaseUser);
+  if (parts.sourceDatabasePass !== undefined) url.password = String(parts.sourceDatabasePass);
+  return url.toString();
+}
+
+/** The configuration as `eden-etl config` shows it: every key, its origin, secrets redacted. */
+export function describeConfig(resolved: ResolvedConfig): { key: string; value: string; origin: string }[] {
+  return KEYS.map((key) => {
+    const value = resolved.config[key];
+    const spec = SPECS[key];
+    let shown: string;
+    if (value === undefined) shown = '';
+    else if (spec.secret === true) shown = redactSecretValue(String(value));
+    else shown = String(value);
+    return { key: spec.flag ?? spec.env?.[0] ?? key, value: shown, origin: resolved.origins[key] };
+  });
+}
+
+/** URLs keep their shape with the password hidden; other secrets are hidden whole. */
+function redactSecretValue(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password !== '') url.password = '***';
+    return url.protocol === 'pglite:' ? value : url.toString();
+  } catch {
+    // Not a URL: nothing of it may show.
+    return '***';
+  }
+}

@@ -1,0 +1,264 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Every configuration key, in one table: its validation, where it may come from and its
+ * default. The loader, `eden-etl config`, `.env.example` and the README table follow it.
+ */
+export interface KeySpec {
+  schema: z.ZodType;
+  /** What a valid value looks like, for error messages: "received X; expected <this>". */
+  expected: string;
+  /** Environment variables, first set wins. */
+  env?: readonly string[];
+  /** The command-line flag, as shown to users. */
+  flag?: string;
+  default?: unknown;
+  /** Redacted wherever the configuration is shown. */
+  secret?: boolean;
+  doc: string;
+}
+
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+const optionalText = z.string().min(1).optional();
+const booleanText = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .transform((value) =>
+    typeof value === 'boolean' ? value : ['true', '1', 'yes', 'on'].includes(value),
+  );
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+export const CONFIG_KEYS = {
+  source: {
+    schema: z
+      .string()
+      .regex(/^(pglite:.+|postgres(ql)?:\/\/.+)$/)
+      .optional(),
+    expected: 'pglite:DIR or postgres://user:pass@host:port/db',
+    env: ['SOURCE_DATABASE_URL'],
+    flag: '--source',
+    secret: true,
+    doc: 'PACS database. Also built from SOURCE_DATABASE_NAME/USER/PASS/HOST/PORT.',
+  },
+  sourceDatabaseName: {
+    schema: optionalText,
+    expected: 'a database name',
+    env: ['SOURCE_DATABASE_NAME'],
+    doc: 'PACS database name (the seed variables; used when --source is not given).',
+  },
+  sourceDatabaseUser: {
+    schema: optionalText,
+    expected: 'a user name',
+    env: ['SOURCE_DATABASE_USER'],
+    doc: 'PACS database user.',
+  },
+  sourceDatabasePass: {
+    schema: optionalText,
+    expected: 'a password',
+    env: ['SOURCE_DATABASE_PASS'],
+    secret: true,
+    doc: 'PACS database password.',
+  },
+  sourceDatabaseHost: {
+    schema: optionalText,
+    expected: 'a host name',
+    env: ['SOURCE_DATABASE_HOST'],
+    default: 'localhost',
+    doc: 'PACS database host.',
+  },
+  sourceDatabasePort: {
+    schema: z.coerce.number().int().min(1).max(65535),
+    expected: 'a TCP port, 1..65535',
+    env: ['SOURCE_DATABASE_PORT'],
+    default: 5432,
+    doc: 'PACS database port.',
+  },
+  query: {
+    schema: z.string().min(1),
+    expected: 'the path of a .sql file',
+    env: ['EDEN_QUERY'],
+    flag: '--query',
+    default: 'queries/chest_dicom_files_and_reports.sql',
+    doc: 'Selection query (see "The query contract").',
+  },
+  studies: {
+    schema: positiveInt(10_000_000),
+    expected: 'an integer, 1 or more',
+    env: ['EDEN_STUDIES'],
+    flag: '--studies',
+    default: 8,
+    doc: 'How many studies the query samples (:studies).',
+  },
+  seed: {
+    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    expected: 'letters, digits, _ . - (1..64 characters), or "random"',
+    env: ['EDEN_SEED'],
+    flag: '--seed',
+    default: '0',
+    doc: 'Sampling seed (:seed): the same seed selects the same studies. "random" draws a new one.',
+  },
+  pageSize: {
+    schema: positiveInt(100_000),
+    expected: 'an integer, 1..100000',
+    env: ['EDEN_PAGE_SIZE'],
+    flag: '--page-size',
+    default: 25,
+    doc: 'Rows per selection page read from the PACS database (keyset pagination).',
+  },
+  batchSize: {
+    schema: positiveInt(100_000),
+    expected: 'an integer, 1..100000',
+    env: ['EDEN_BATCH_SIZE'],
+    flag: '--batch-size',
+    default: 25,
+    doc: 'Instances per batch (the unit of work a worker takes).',
+  },
+  concurrency: {
+    schema: positiveInt(1024),
+    expected: 'an integer, 1..1024',
+    env: ['EDEN_CONCURRENCY'],
+    flag: '--concurrency',
+    default: Math.max(2, availableParallelism() * 2),
+    doc: 'Instances in flight at once in this process (bounds memory).',
+  },
+  renderThreads: {
+    schema: positiveInt(256),
+    expected: 'an integer, 1..256',
+    env: ['EDEN_RENDER_THREADS'],
+    flag: '--render-threads',
+    default: availableParallelism(),
+    doc: 'Worker threads that render images (default: the number of cores).',
+  },
+  dest: {
+    schema: z.string().min(1).optional(),
+    expected: 'file://DIR, a directory path, or gs://BUCKET[/PATH]',
+    env: ['EDEN_DEST'],
+    flag: '--dest',
+    doc: 'Destination root. Defaults to gs://$GCS_BUCKET_NAME when that is set.',
+  },
+  prefix: {
+    schema: z.string(),
+    expected: 'a relative path such as eden-dataset-vlms/sample-test',
+    env: ['EDEN_PREFIX'],
+    flag: '--prefix',
+    default: 'eden-dataset-vlms/sample-test',
+    doc: 'Dataset folder under the destination root.',
+  },
+  stateDir: {
+    schema: z.string().min(1),
+    expected: 'a directory path',
+    env: ['EDEN_STATE_DIR'],
+    flag: '--state-dir',
+    default: '.eden/state',
+    doc: 'Run state (the ledger), an embedded database directory.',
+  },
+  quality: {
+    schema: positiveInt(100),
+    expected: 'an integer, 1..100',
+    env: ['EDEN_JPEG_QUALITY'],
+    flag: '--quality',
+    default: 90,
+    doc: 'JPEG quality.',
+  },
+  optimiseCoding: {
+    schema: booleanText,
+    expected: 'true or false',
+    env: ['EDEN_OPTIMISE_CODING'],
+    flag: '--optimise-coding',
+    default: false,
+    doc: 'Optimised Huffman tables: ~10% smaller JPEGs, ~2x encode time.',
+  },
+  maxFileBytes: {
+    schema: z.coerce.number().int().min(1024),
+    expected: 'a byte count, 1024 or more',
+    env: ['EDEN_MAX_FILE_BYTES'],
+    flag: '--max-file-bytes',
+    default: 1024 * 1024 * 1024,
+    doc: 'Largest DICOM file fetched; larger ones fail with FILE_TOO_LARGE (protects memory).',
+  },
+  logLevel: {
+    schema: z
+      .string()
+      .transform((value) => value.toLowerCase())
+      .pipe(z.enum(LOG_LEVELS)),
+    expected: LOG_LEVELS.join(', ') + ' (any case)',
+    env: ['LOGGING_LEVEL'],
+    flag: '--log-level',
+    default: 'info',
+    doc: 'Log level.',
+  },
+  logFormat: {
+    schema: z.enum(['plain', 'json']),
+    expected: 'plain or json',
+    env: ['LOG_FORMAT'],
+    flag: '--log-format',
+    default: 'plain',
+    doc: 'Log lines for people (plain) or pino JSON lines (json).',
+  },
+  progress: {
+    schema: z.enum(['auto', 'bar', 'lines', 'off']),
+    expected: 'auto, bar, lines or off',
+    env: ['EDEN_PROGRESS'],
+    flag: '--progress',
+    default: 'auto',
+    doc: 'Progress display: a bar on a terminal, log lines otherwise (auto).',
+  },
+  redisUrl: {
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\/.+/)
+      .optional(),
+    expected: 'redis://host:port/db',
+    env: ['REDIS_URL'],
+    secret: true,
+    doc: 'Redis for distributed workers (not used by the local executor).',
+  },
+  gcsBucketName: {
+    schema: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/)
+      .optional(),
+    expected: 'a GCS bucket name (lower case letters, digits, . _ -)',
+    env: ['GCS_BUCKET_NAME'],
+    doc: 'Destination bucket when --dest is not given.',
+  },
+  gcsCredentialsPath: {
+    schema: optionalText,
+    expected: 'the path of a service account JSON key',
+    env: ['GCS_CREDENTIALS_PATH'],
+    doc: 'Service account key for GCS; Application Default Credentials when unset.',
+  },
+  sentryDsn: {
+    schema: z.url().optional(),
+    expected: 'a Sentry DSN URL',
+    env: ['SENTRY_DSN', 'SENTRY_DNS'],
+    secret: true,
+    doc: 'Optional error tracking (the seed spelling SENTRY_DNS is accepted).',
+  },
+  dashboardUser: {
+    schema: optionalText,
+    expected: 'a user name',
+    env: ['DASHBOARD_USER', 'FLOWER_USER'],
+    doc: 'Dashboard login (the seed FLOWER_USER is accepted).',
+  },
+  dashboardPassword: {
+    schema: optionalText,
+    expected: 'a password',
+    env: ['DASHBOARD_PASSWORD', 'FLOWER_PASSWORD'],
+    secret: true,
+    doc: 'Dashboard password (the seed FLOWER_PASSWORD is accepted).',
+  },
+  secretKey: {
+    schema: z.string().min(16).optional(),
+    expected: 'a secret of 16 characters or more',
+    env: ['SECRET_KEY'],
+    secret: true,
+    doc: 'Key for pseudonyms when de-identifying.',
+  },
+} satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export type Config = Readonly<{
+  [K in ConfigKey]: z.output<(typeof CONFIG_KEYS)[K]['schema']>;
+}>;
