@@ -1,0 +1,115 @@
+import { open } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EtlError } from '../domain/errors.js';
+
+/** Where an instance's DICOM file is, as the selection gave it. */
+export interface FetchTarget {
+  instanceId: string;
+  fileUrl: string | null;
+  filePath: string | null;
+}
+
+export interface Fetcher {
+  /** The file's bytes; throws EtlError FILE_MISSING, FILE_TOO_LARGE or FETCH_FAILED. */
+  fetch(target: FetchTarget): Promise<Uint8Array>;
+}
+
+export interface FileFetcherOptions {
+  /** Largest file accepted, in bytes. */
+  maxBytes: number;
+  /** Directory that relative `file_path`s are resolved against; without it they are refused. */
+  filesRoot?: string;
+}
+
+function locate(target: FetchTarget, filesRoot: string | undefined): string {
+  const subject = `instance ${target.instanceId}`;
+  if (target.fileUrl !== null) {
+    if (target.fileUrl.startsWith('file:')) {
+      try {
+        return fileURLToPath(target.fileUrl);
+      } catch (error) {
+        throw new EtlError('FETCH_FAILED', `file_url is not a usable file URL: ${target.fileUrl}`, {
+          subject,
+          retryable: false,
+          cause: error,
+        });
+      }
+    }
+    if (isAbsolute(target.fileUrl)) return target.fileUrl;
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(target.fileUrl)?.[1];
+    throw new EtlError(
+      'FETCH_FAILED',
+      `file_url scheme "${scheme ?? target.fileUrl}" is not supported by this fetcher (file:// and absolute paths are)`,
+      { subject, retryable: false, hint: 'serve the files as file:// URLs or paths' },
+    );
+  }
+  if (target.filePath !== null) {
+    if (isAbsolute(target.filePath)) return target.filePath;
+    if (filesRoot !== undefined) return resolve(filesRoot, target.filePath);
+    throw new EtlError('FETCH_FAILED', `file_url is empty and file_path "${target.filePath}" is relative`, {
+      subject,
+      retryable: false,
+      hint: 'give --files-root, the directory that file_path is relative to',
+    });
+  }
+  throw new EtlError('FETCH_FAILED', 'the selection gives neither file_url nor file_path', {
+    subject,
+    retryable: false,
+  });
+}
+
+/** Reads `file://` URLs and paths from a local or mounted filesystem. */
+export function createFileFetcher(options: FileFetcherOptions): Fetcher {
+  return {
+    async fetch(target) {
+      const path = locate(target, options.filesRoot);
+      const subject = `instance ${target.instanceId}`;
+      try {
+        const handle = await open(path, 'r');
+        try {
+          const { size, isFile } = await handle.stat().then((stat) => ({
+            size: stat.size,
+            isFile: stat.isFile(),
+          }));
+          if (!isFile) {
+            throw new EtlError('FETCH_FAILED', `${path} is not a regular file`, { subject, retryable: false });
+          }
+          if (size > options.maxBytes) {
+            throw new EtlError(
+              'FILE_TOO_LARGE',
+              `${path} has ${size} bytes, above the cap of ${options.maxBytes}`,
+              { subject, hint: 'raise --max-file-bytes if the machine has the memory' },
+            );
+          }
+          // One allocation of the exact size: the buffer is then owned whole and can be
+          // moved to a render thread without a copy.
+          const bytes = new Uint8Array(size);
+          let offset = 0;
+          while (offset < size) {
+            const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+            if (bytesRead === 0) break;
+            offset += bytesRead;
+          }
+          return offset === size ? bytes : bytes.subarray(0, offset);
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        if (error instanceof EtlError) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          throw new EtlError('FILE_MISSING', `${path} does not exist`, {
+            subject,
+            hint: 'the PACS record points at a file that is gone',
+          });
+        }
+        throw new EtlError('FETCH_FAILED', `cannot read ${path}: ${(error as Error).message}`, {
+          subject,
+          retryable: code !== 'EACCES' && code !== 'EISDIR' && code !== 'ENOTDIR',
+          cause: error,
+        });
+      }
+    },
+  };
+}

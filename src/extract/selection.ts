@@ -1,0 +1,184 @@
+import { EtlError } from '../domain/errors.js';
+import type { SqlClient } from '../domain/sql.js';
+import { missingContractColumns, type SelectionQuery } from './query-file.js';
+
+/** One selected instance with its report fields, as the query returned them. */
+export interface SelectedInstance {
+  studyId: string;
+  seriesId: string;
+  seriesNumber: number | null;
+  instanceId: string;
+  instanceNumber: number | null;
+  filePath: string | null;
+  fileUrl: string | null;
+  reportFields: { value: string; createdAt: string | null }[];
+}
+
+type Row = Record<string, unknown>;
+
+const KEY = ['study_id', 'series_id', 'instance_id'] as const;
+const ORDER = 'q.study_id, q.series_id, q.instance_id, q.field_created_at NULLS FIRST, q.report_value';
+
+function text(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  return String(value);
+}
+
+function optionalInt(value: unknown, column: string, row: Row): number | null {
+  if (value === null || value === undefined) return null;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) {
+    throw new EtlError('QUERY_INVALID', `${column} must be an integer, got ${text(value)}`, {
+      subject: `instance ${text(row.instance_id)}`,
+    });
+  }
+  return number;
+}
+
+function optionalText(value: unknown): string | null {
+  return value === null || value === undefined || value === '' ? null : text(value);
+}
+
+function timestamp(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? text(value) : date.toISOString();
+}
+
+function keyOf(row: Row): string {
+  return KEY.map((column) => text(row[column])).join('\u0000');
+}
+
+/** Groups page rows (instance × report field, in key order) into instances. */
+function groupInstances(rows: readonly Row[]): SelectedInstance[] {
+  const instances: SelectedInstance[] = [];
+  let currentKey = '';
+  for (const row of rows) {
+    for (const column of KEY) {
+      if (row[column] === null || row[column] === undefined) {
+        throw new EtlError('QUERY_INVALID', `the query returned a row with no ${column}`, {
+          hint: `every row needs ${KEY.join(', ')}`,
+        });
+      }
+    }
+    const key = keyOf(row);
+    if (key !== currentKey) {
+      currentKey = key;
+      instances.push({
+        studyId: text(row.study_id),
+        seriesId: text(row.series_id),
+        seriesNumber: optionalInt(row.series_number, 'series_number', row),
+        instanceId: text(row.instance_id),
+        instanceNumber: optionalInt(row.instance_number, 'instance_number', row),
+        filePath: optionalText(row.file_path),
+        fileUrl: optionalText(row.file_url),
+        reportFields: [],
+      });
+    }
+    if (row.report_value !== null && row.report_value !== undefined) {
+      instances[instances.length - 1]?.reportFields.push({
+        value: text(row.report_value),
+        createdAt: timestamp(row.field_created_at),
+      });
+    }
+  }
+  return instances;
+}
+
+export interface ReadSelectionOptions {
+  query: SelectionQuery;
+  /** Values for the query's `$1..$n`, in order. */
+  parameters: readonly unknown[];
+  /** Rows per page. */
+  pageSize: number;
+  onPage: (instances: SelectedInstance[], pageNo: number) => Promise<void>;
+}
+
+/**
+ * Reads the selection page by page with keyset pagination over (study_id, series_id,
+ * instance_id): each page asks for the rows after the last complete instance, so no page
+ * depends on an OFFSET into a random order. An instance's report-field rows never straddle
+ * two pages: a page ending inside an instance is cut before it and the next page starts there.
+ * Returns the number of pages read.
+ */
+export async function readSelection(
+  source: SqlClient,
+  options: ReadSelectionOptions,
+): Promise<number> {
+  const { query, parameters } = options;
+  const n = parameters.length;
+  const firstPageSql = `SELECT q.* FROM (${query.sql}) AS q ORDER BY ${ORDER} LIMIT $${n + 1}`;
+  const nextPageSql =
+    `SELECT q.* FROM (${query.sql}) AS q ` +
+    `WHERE (q.study_id, q.series_id, q.instance_id) > ($${n + 1}, $${n + 2}, $${n + 3}) ` +
+    `ORDER BY ${ORDER} LIMIT $${n + 4}`;
+
+  let after: Row | null = null;
+  let limit = options.pageSize;
+  let pageNo = 0;
+  for (;;) {
+    const params: unknown[] =
+      after === null
+        ? [...parameters, limit]
+        : [...parameters, ...KEY.map((column) => text(after?.[column])), limit];
+    const result = await runPage(source, after === null ? firstPageSql : nextPageSql, params, query);
+    let rows = result.rows;
+    const full = rows.length === limit;
+    if (full) {
+      // The last instance may continue past the limit: keep it for the next page.
+      const lastKey = keyOf(rows[rows.length - 1] as Row);
+      const cut = rows.findIndex((row) => keyOf(row) === lastKey);
+      if (cut === 0) {
+        // One instance has more report fields than a page holds: read a bigger page.
+        limit *= 2;
+        continue;
+      }
+      rows = rows.slice(0, cut);
+    }
+    if (rows.length > 0) {
+      await options.onPage(groupInstances(rows), pageNo);
+      pageNo += 1;
+      after = rows[rows.length - 1] as Row;
+    }
+    limit = options.pageSize;
+    if (!full) return pageNo;
+  }
+}
+
+async function runPage(
+  source: SqlClient,
+  sql: string,
+  params: unknown[],
+  query: SelectionQuery,
+): Promise<{ rows: Row[]; fields: string[] }> {
+  try {
+    return await source.query<Row>(sql, params);
+  } catch (error) {
+    throw new EtlError(
+      'SOURCE_QUERY_FAILED',
+      `the selection query failed: ${(error as Error).message}`,
+      { subject: query.path, hint: 'run the query by hand against the PACS to see why', cause: error },
+    );
+  }
+}
+
+/**
+ * Runs the query for its columns only (LIMIT 0) and refuses it, naming them, when contract
+ * columns are missing: a run must not start on a query it cannot use.
+ */
+export async function checkSelectionQuery(
+  source: SqlClient,
+  query: SelectionQuery,
+  parameters: readonly unknown[],
+): Promise<void> {
+  const sql = `SELECT q.* FROM (${query.sql}) AS q LIMIT 0`;
+  const { fields } = await runPage(source, sql, [...parameters], query);
+  const missing = missingContractColumns(fields);
+  if (missing.length > 0) {
+    throw new EtlError(
+      'QUERY_INVALID',
+      `the query does not return the contract column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      { subject: query.path, hint: 'alias your columns to the names in "The query contract"' },
+    );
+  }
+}
