@@ -1,0 +1,385 @@
+import type { DatasetRow } from '../domain/dataset.js';
+import { EtlError, type ErrorCode } from '../domain/errors.js';
+import type { RenderRecipe } from '../domain/render.js';
+import type { SqlClient } from '../domain/sql.js';
+import type { SelectedInstance } from '../extract/selection.js';
+import type { RunSpec } from '../pipeline/run-spec.js';
+import { aggregateStudyReport } from '../transform/study-report.js';
+import { LEDGER_SCHEMA } from './schema.js';
+
+export type RunStatus = 'planning' | 'planned' | 'finalized';
+
+export interface RunRecord {
+  runId: string;
+  status: RunStatus;
+  spec: RunSpec;
+  pages: number | null;
+  totalInstances: number | null;
+  totalStudies: number | null;
+  createdAt: string;
+  plannedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** An instance still to process, as a batch sees it. */
+export interface PendingItem {
+  ordinal: number;
+  studyId: string;
+  instanceId: string;
+  filePath: string | null;
+  fileUrl: string | null;
+  attempts: number;
+}
+
+/** What was stored for one object, as the ledger keeps it. */
+export interface StoredRecord {
+  key: string;
+  size: number;
+  md5: string;
+  sha256: string;
+  outcome: 'created' | 'already-present';
+}
+
+export interface RunCounts {
+  total: number;
+  pending: number;
+  delivered: number;
+  failed: number;
+  /** Objects found already in the destination with the same content (not written again). */
+  alreadyPresent: number;
+  dicomBytes: number;
+  jpegBytes: number;
+  failuresByCode: Partial<Record<ErrorCode, number>>;
+}
+
+interface RunRow {
+  run_id: string;
+  status: RunStatus;
+  spec: RunSpec;
+  pages: number | null;
+  total_instances: number | null;
+  total_studies: number | null;
+  created_at: Date;
+  planned_at: Date | null;
+  finished_at: Date | null;
+}
+
+const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    runId: row.run_id,
+    status: row.status,
+    spec: row.spec,
+    pages: row.pages,
+    totalInstances: row.total_instances,
+    totalStudies: row.total_studies,
+    createdAt: row.created_at.toISOString(),
+    plannedAt: iso(row.planned_at),
+    finishedAt: iso(row.finished_at),
+  };
+}
+
+/**
+ * The run state: runs, their frozen selections and each instance's outcome. Every write is
+ * one statement or one transaction, so a process killed at any point leaves the ledger
+ * consistent, and the ledger is the single source of truth for resume and finalize.
+ */
+export class Ledger {
+  private constructor(private readonly sql: SqlClient) {}
+
+  static async open(sql: SqlClient): Promise<Ledger> {
+    try {
+      await sql.exec(LEDGER_SCHEMA);
+    } catch (error) {
+      throw new EtlError('STATE_UNAVAILABLE', `cannot prepare the run state: ${(error as Error).message}`, {
+        hint: 'check that the state database is writable',
+        cause: error,
+      });
+    }
+    return new Ledger(sql);
+  }
+
+  async findRun(runId: string): Promise<RunRecord | null> {
+    const { rows } = await this.sql.query<RunRow>('SELECT * FROM eden_runs WHERE run_id = $1', [runId]);
+    return rows[0] === undefined ? null : toRun(rows[0]);
+  }
+
+  async latestUnfinishedRun(): Promise<RunRecord | null> {
+    const { rows } = await this.sql.query<RunRow>(
+      `SELECT * FROM eden_runs WHERE status <> 'finalized' ORDER BY created_at DESC LIMIT 1`,
+    );
+    return rows[0] === undefined ? null : toRun(rows[0]);
+  }
+
+  /** Creates the run in `planning` state, or returns the existing one untouched. */
+  async createRun(runId: string, spec: RunSpec): Promise<RunRecord> {
+    await this.sql.query(
+      `INSERT INTO eden_runs (run_id, status, spec) VALUES ($1, 'planning', $2)
+       ON CONFLICT (run_id) DO NOTHING`,
+      [runId, JSON.stringify(spec)],
+    );
+    const run = await this.findRun(runId);
+    if (run === null) throw new EtlError('INTERNAL', 'run vanished after creation', { subject: runId });
+    return run;
+  }
+
+  /**
+   * Writes a whole selection in one transaction: either the run is planned with its complete
+   * selection, or (killed half-way) it stays in `planning` with none, and planning restarts.
+   */
+  async writeSelection(
+    runId: string,
+    batchSize: number,
+    read: (addPage: (instances: SelectedInstance[]) => Promise<void>) => Promise<number>,
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await tx.query('DELETE FROM eden_items WHERE run_id = $1', [runId]);
+      await tx.query('DELETE FROM eden_study_reports WHERE run_id = $1', [runId]);
+      let ordinal = 0;
+      const pages = await read(async (instances) => {
+        for (const instance of instances) {
+          await this.addItem(tx, runId, ordinal, Math.floor(ordinal / batchSize), instance);
+          ordinal += 1;
+        }
+      });
+      await tx.query(
+        `UPDATE eden_runs SET status = 'planned', planned_at = now(), pages = $2,
+           total_instances = (SELECT count(*) FROM eden_items WHERE run_id = $1),
+           total_studies = (SELECT count(*) FROM eden_study_reports WHERE run_id = $1)
+         WHERE run_id = $1`,
+        [runId, pages],
+      );
+    });
+  }
+
+  private async addItem(
+    tx: SqlClient,
+    runId: string,
+    ordinal: number,
+    batchNo: number,
+    instance: SelectedInstance,
+  ): Promise<void> {
+    const inserted = await tx.query(
+      `INSERT INTO eden_items (run_id, ordinal, batch_no, study_id, series_id, series_number,
+         instance_id, instance_number, file_path, file_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (run_id, instance_id) DO NOTHING RETURNING ordinal`,
+      [
+        runId,
+        ordinal,
+        batchNo,
+        instance.studyId,
+        instance.seriesId,
+        instance.seriesNumber,
+        instance.instanceId,
+        instance.instanceNumber,
+        instance.filePath,
+        instance.fileUrl,
+      ],
+    );
+    if (inserted.rows.length === 0) {
+      throw new EtlError(
+        'QUERY_INVALID',
+        'the query returned this instance_id twice (in two studies or series); instance ids name the output files and must be unique',
+        { subject: `instance ${instance.instanceId}` },
+      );
+    }
+    // Every instance of a study carries the study's report fields (query contract): the
+    // first instance seen writes the study's report.
+    const report = aggregateStudyReport(instance.reportFields);
+    await tx.query(
+      `INSERT INTO eden_study_reports (run_id, study_id, report_value, field_created_at, field_count)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, study_id) DO NOTHING`,
+      [runId, instance.studyId, report.reportValue, report.fieldCreatedAt, report.fieldCount],
+    );
+  }
+
+  async batchNumbers(runId: string, onlyPending: boolean): Promise<number[]> {
+    const { rows } = await this.sql.query<{ batch_no: number }>(
+      `SELECT DISTINCT batch_no FROM eden_items WHERE run_id = $1 ${onlyPending ? `AND status = 'pending'` : ''}
+       ORDER BY batch_no`,
+      [runId],
+    );
+    return rows.map((row) => row.batch_no);
+  }
+
+  async pendingItems(runId: string, batchNo: number): Promise<PendingItem[]> {
+    const { rows } = await this.sql.query<{
+      ordinal: number;
+      study_id: string;
+      instance_id: string;
+      file_path: string | null;
+      file_url: string | null;
+      attempts: number;
+    }>(
+      `SELECT ordinal, study_id, instance_id, file_path, file_url, attempts FROM eden_items
+       WHERE run_id = $1 AND batch_no = $2 AND status = 'pending' ORDER BY ordinal`,
+      [runId, batchNo],
+    );
+    return rows.map((row) => ({
+      ordinal: row.ordinal,
+      studyId: row.study_id,
+      instanceId: row.instance_id,
+      filePath: row.file_path,
+      fileUrl: row.file_url,
+      attempts: row.attempts,
+    }));
+  }
+
+  /** Records an instance's outcome in one statement. Only a pending item changes. */
+  async recordOutcome(
+    runId: string,
+    ordinal: number,
+    outcome: {
+      status: 'delivered' | 'failed';
+      attempts: number;
+      dicom: StoredRecord | null;
+      jpeg: StoredRecord | null;
+      recipe: RenderRecipe | null;
+      error: EtlError | null;
+    },
+  ): Promise<void> {
+    const { dicom, jpeg, error } = outcome;
+    await this.sql.query(
+      `UPDATE eden_items SET status = $3, attempts = $4,
+         dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
+         jpeg_key = $10, jpeg_size = $11, jpeg_md5 = $12, jpeg_sha256 = $13, jpeg_outcome = $14,
+         recipe = $15, error_code = $16, error_message = $17, updated_at = now()
+       WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
+      [
+        runId,
+        ordinal,
+        outcome.status,
+        outcome.attempts,
+        dicom?.key ?? null,
+        dicom?.size ?? null,
+        dicom?.md5 ?? null,
+        dicom?.sha256 ?? null,
+        dicom?.outcome ?? null,
+        jpeg?.key ?? null,
+        jpeg?.size ?? null,
+        jpeg?.md5 ?? null,
+        jpeg?.sha256 ?? null,
+        jpeg?.outcome ?? null,
+        outcome.recipe === null ? null : JSON.stringify(outcome.recipe),
+        error?.code ?? null,
+        error === null ? null : error.oneLine(),
+      ],
+    );
+  }
+
+  async counts(runId: string): Promise<RunCounts> {
+    const { rows } = await this.sql.query<{
+      total: number;
+      pending: number;
+      delivered: number;
+      failed: number;
+      already_present: number;
+      dicom_bytes: string | number | null;
+      jpeg_bytes: string | number | null;
+    }>(
+      `SELECT count(*)::int AS total,
+         count(*) FILTER (WHERE status = 'pending')::int AS pending,
+         count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
+         count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         (count(*) FILTER (WHERE dicom_outcome = 'already-present')
+           + count(*) FILTER (WHERE jpeg_outcome = 'already-present'))::int AS already_present,
+         coalesce(sum(dicom_size), 0)::text AS dicom_bytes,
+         coalesce(sum(jpeg_size), 0)::text AS jpeg_bytes
+       FROM eden_items WHERE run_id = $1`,
+      [runId],
+    );
+    const codes = await this.sql.query<{ error_code: ErrorCode; n: number }>(
+      `SELECT error_code, count(*)::int AS n FROM eden_items
+       WHERE run_id = $1 AND status = 'failed' GROUP BY error_code ORDER BY error_code`,
+      [runId],
+    );
+    const row = rows[0];
+    if (row === undefined) throw new EtlError('INTERNAL', 'count query returned no row');
+    return {
+      total: row.total,
+      pending: row.pending,
+      delivered: row.delivered,
+      failed: row.failed,
+      alreadyPresent: row.already_present,
+      dicomBytes: Number(row.dicom_bytes),
+      jpegBytes: Number(row.jpeg_bytes),
+      failuresByCode: Object.fromEntries(codes.rows.map((code) => [code.error_code, code.n])),
+    };
+  }
+
+  /** Every instance of the run with its study report, in selection order. */
+  async datasetRows(runId: string, relativeKey: (key: string) => string): Promise<DatasetRow[]> {
+    const { rows } = await this.sql.query<{
+      ordinal: number;
+      study_id: string;
+      series_id: string;
+      series_number: number | null;
+      instance_id: string;
+      instance_number: number | null;
+      file_path: string | null;
+      file_url: string | null;
+      report_value: string | null;
+      field_created_at: Date | null;
+      status: 'pending' | 'delivered' | 'failed';
+      dicom_key: string | null;
+      dicom_size: string | number | null;
+      dicom_sha256: string | null;
+      jpeg_key: string | null;
+      jpeg_size: string | number | null;
+      jpeg_sha256: string | null;
+      error_code: ErrorCode | null;
+      error_message: string | null;
+      recipe: RenderRecipe | null;
+    }>(
+      `SELECT i.*, r.report_value, r.field_created_at FROM eden_items i
+       LEFT JOIN eden_study_reports r ON r.run_id = i.run_id AND r.study_id = i.study_id
+       WHERE i.run_id = $1 ORDER BY i.ordinal`,
+      [runId],
+    );
+    return rows.map((row) => {
+      if (row.status === 'pending') {
+        throw new EtlError('INTERNAL', 'dataset requested while instances are pending', {
+          subject: `instance ${row.instance_id}`,
+        });
+      }
+      const size = (value: string | number | null) => (value === null ? null : Number(value));
+      return {
+        ordinal: row.ordinal,
+        studyId: row.study_id,
+        seriesId: row.series_id,
+        seriesNumber: row.series_number,
+        instanceId: row.instance_id,
+        instanceNumber: row.instance_number,
+        filePath: row.file_path,
+        fileUrl: row.file_url,
+        reportValue: row.report_value ?? '',
+        fieldCreatedAt: iso(row.field_created_at),
+        status: row.status,
+        downloaded: row.dicom_key !== null,
+        dicomKey: row.dicom_key === null ? null : relativeKey(row.dicom_key),
+        jpegKey: row.jpeg_key === null ? null : relativeKey(row.jpeg_key),
+        dicomSize: size(row.dicom_size),
+        dicomSha256: row.dicom_sha256,
+        jpegSize: size(row.jpeg_size),
+        jpegSha256: row.jpeg_sha256,
+        errorCode: row.error_code,
+        errorMessage: row.error_message,
+        recipe: row.recipe,
+      };
+    });
+  }
+
+  /** Marks the run finished; the first finish time stays, so the dataset card is stable. */
+  async markFinalized(runId: string): Promise<RunRecord> {
+    await this.sql.query(
+      `UPDATE eden_runs SET status = 'finalized', finished_at = coalesce(finished_at, now())
+       WHERE run_id = $1`,
+      [runId],
+    );
+    const run = await this.findRun(runId);
+    if (run === null) throw new EtlError('RUN_NOT_FOUND', 'run vanished', { subject: runId });
+    return run;
+  }
+}

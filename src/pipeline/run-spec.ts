@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { RenderOptions } from '../domain/render.js';
+
+/**
+ * Everything that decides what a run delivers. Stored in the ledger at plan time; a resumed
+ * run uses the stored spec, never fresh flags, so it finishes the work it started.
+ * Holds no secret: the source is kept in its redacted form.
+ */
+export interface RunSpec {
+  /** The PACS database as shown to people (password removed). */
+  source: string;
+  query: { name: string; path: string; sha256: string; text: string };
+  /** Values bound to the query's named parameters. */
+  queryParameters: { studies: number; seed: string };
+  pageSize: number;
+  batchSize: number;
+  /** Destination root URL (no credentials) and the dataset prefix under it. */
+  destination: string;
+  prefix: string;
+  render: RenderOptions;
+}
+
+/**
+ * The run id: a digest of what the run delivers (source, query, parameters, destination,
+ * rendering). The same command therefore finds its own run again: after a crash it resumes,
+ * after success it has nothing to do. Page and batch sizes change how, not what: left out.
+ */
+export function runIdOf(spec: RunSpec): string {
+  const identity = {
+    source: spec.source,
+    query: spec.query.sha256,
+    parameters: spec.queryParameters,
+    destination: spec.destination,
+    prefix: spec.prefix,
+    render: spec.render,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
+}
