@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { EtlError } from '../domain/errors.js';
+import { redactUrl } from '../observability/redact.js';
 import { CONFIG_KEYS, type Config, type ConfigKey, type KeySpec } from './schema.js';
 
 /** Where a resolved value came from, e.g. `--studies`, `env SOURCE_DATABASE_URL`, `default`. */
@@ -120,14 +121,7 @@ export function describeConfig(resolved: ResolvedConfig): { key: string; value: 
   });
 }
 
-/** URLs keep their shape with the password hidden; other secrets are hidden whole. */
+/** URLs keep their shape without credentials; other secrets are hidden whole. */
 function redactSecretValue(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password !== '') url.password = '***';
-    return url.protocol === 'pglite:' ? value : url.toString();
-  } catch {
-    // Not a URL: nothing of it may show.
-    return '***';
-  }
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactUrl(value) : '***';
 }

@@ -73,6 +73,21 @@ export const CONFIG_KEYS = {
     default: 5432,
     doc: 'PACS database port.',
   },
+  filesRoot: {
+    schema: optionalText,
+    expected: 'a directory path',
+    env: ['EDEN_FILES_ROOT'],
+    flag: '--files-root',
+    doc: 'Directory that relative file_path values are resolved against when file_url is empty.',
+  },
+  samplePacsDir: {
+    schema: z.string().min(1),
+    expected: 'a directory path',
+    env: ['EDEN_SAMPLE_PACS_DIR'],
+    flag: '--sample-pacs-dir',
+    default: '.eden/sample-pacs',
+    doc: 'Where `eden-etl demo` keeps the generated sample PACS (database and DICOM files).',
+  },
   query: {
     schema: z.string().min(1),
     expected: 'the path of a .sql file',

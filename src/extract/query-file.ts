@@ -77,7 +77,7 @@ export async function readSelectionQuery(path: string): Promise<SelectionQuery> 
     });
   }
   const { sql, parameters } = compileNamedParameters(text);
-  if (sql === '') {
+  if (sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim() === '') {
     throw new EtlError('QUERY_INVALID', 'the query file is empty', { subject: path });
   }
   return {

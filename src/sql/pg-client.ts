@@ -1,0 +1,73 @@
+import pg from 'pg';
+import type { SqlClient, SqlResult } from '../domain/sql.js';
+
+export interface PgClientOptions {
+  connectionString: string;
+  /** Pool size: the PACS is someone else's production database, keep it small. */
+  maxConnections: number;
+  applicationName: string;
+  /** Every session read-only: the ETL must never write to the PACS. */
+  readOnly: boolean;
+  /** Server-side cap on one statement, in ms (0 = none). */
+  statementTimeoutMs: number;
+}
+
+// int8 and numeric come back as strings by default; the stages normalise ids to strings
+// anyway, and counts are cast in SQL, so the defaults are kept.
+
+/** A node-postgres pool behind the SqlClient interface. */
+export function openPg(options: PgClientOptions): SqlClient {
+  const sessionOptions = [
+    options.readOnly ? '-c default_transaction_read_only=on' : '',
+    `-c statement_timeout=${options.statementTimeoutMs}`,
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections,
+    application_name: options.applicationName,
+    options: sessionOptions,
+  });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+
+  const query = async <Row>(
+    target: pg.Pool | pg.PoolClient,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<SqlResult<Row>> => {
+    const result = await target.query(sql, params);
+    return { rows: result.rows as Row[], fields: result.fields.map((field) => field.name) };
+  };
+
+  return {
+    query: (sql, params) => query(pool, sql, params),
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const inner: SqlClient = {
+          query: (sql, params) => query(client, sql, params),
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+          transaction: (nested) => nested(inner),
+          close: () => Promise.resolve(),
+        };
+        const result = await fn(inner);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

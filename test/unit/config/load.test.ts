@@ -1,0 +1,130 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeConfig, loadConfig } from '../../../src/config/load.js';
+import { EtlError } from '../../../src/domain/errors.js';
+
+describe('loadConfig', () => {
+  let dir: string;
+  let envFile: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'eden-config-'));
+    envFile = join(dir, '.env');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the documented defaults', () => {
+    const { config, origins } = loadConfig({ flags: {}, env: {}, envFile });
+    expect(config).toMatchObject({
+      query: 'queries/chest_dicom_files_and_reports.sql',
+      studies: 8,
+      seed: '0',
+      pageSize: 25,
+      batchSize: 25,
+      prefix: 'eden-dataset-vlms/sample-test',
+      quality: 90,
+      optimiseCoding: false,
+      logLevel: 'info',
+      logFormat: 'plain',
+    });
+    expect(config.source).toBeUndefined();
+    expect(origins.studies).toBe('default');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('layers flags over env over .env over defaults', async () => {
+    await writeFile(envFile, 'EDEN_STUDIES=3\nEDEN_PAGE_SIZE=7\nEDEN_BATCH_SIZE=9\n');
+    const { config, origins } = loadConfig({
+      flags: { studies: '5' },
+      env: { EDEN_PAGE_SIZE: '11' },
+      envFile,
+    });
+    expect(config.studies).toBe(5);
+    expect(config.pageSize).toBe(11);
+    expect(config.batchSize).toBe(9);
+    expect(origins).toMatchObject({
+      studies: '--studies',
+      pageSize: 'env EDEN_PAGE_SIZE',
+      batchSize: '.env EDEN_BATCH_SIZE',
+    });
+  });
+
+  it('accepts the seed variable names', () => {
+    const { config } = loadConfig({
+      flags: {},
+      env: {
+        SOURCE_DATABASE_NAME: 'pacs',
+        SOURCE_DATABASE_USER: 'reader',
+        SOURCE_DATABASE_PASS: 's3cr3t/x',
+        SOURCE_DATABASE_HOST: 'db.local',
+        SOURCE_DATABASE_PORT: '6543',
+        GCS_BUCKET_NAME: 'ai-training-dev',
+        SENTRY_DNS: 'https://key@sentry.example/1',
+        FLOWER_USER: 'admin',
+        FLOWER_PASSWORD: 'pw',
+        LOGGING_LEVEL: 'DEBUG',
+        REDIS_URL: 'redis://localhost:6379/0',
+      },
+      envFile,
+    });
+    expect(config.source).toBe('postgres://reader:s3cr3t%2Fx@db.local:6543/pacs');
+    expect(config.dest).toBe('gs://ai-training-dev');
+    expect(config.sentryDsn).toBe('https://key@sentry.example/1');
+    expect(config.dashboardUser).toBe('admin');
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('lists every invalid key with the value received and what was expected', () => {
+    let caught: unknown;
+    try {
+      loadConfig({
+        flags: { studies: 'abc', quality: '0' },
+        env: { EDEN_PAGE_SIZE: '-1', LOGGING_LEVEL: 'loud', SECRET_KEY: 'short' },
+        envFile,
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(EtlError);
+    const error = caught as EtlError;
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('--studies: received "abc"; expected an integer, 1 or more');
+    expect(error.message).toContain('--quality: received "0"; expected an integer, 1..100');
+    expect(error.message).toContain('env EDEN_PAGE_SIZE: received "-1"');
+    expect(error.message).toContain('env LOGGING_LEVEL: received "loud"');
+    // A secret is named, never shown.
+    expect(error.message).toContain('env SECRET_KEY: received "<redacted>"');
+    expect(error.message).not.toContain('short');
+  });
+
+  it('lets a command fix a value over the environment but not over a flag', () => {
+    const fixed = { source: 'pglite:.eden/sample-pacs/db' };
+    const env = { SOURCE_DATABASE_URL: 'postgres://u:p@h/db' };
+    expect(loadConfig({ flags: {}, commandFixed: fixed, env, envFile }).config.source).toBe(
+      'pglite:.eden/sample-pacs/db',
+    );
+    expect(
+      loadConfig({ flags: { source: 'pglite:/x' }, commandFixed: fixed, env, envFile }).config
+        .source,
+    ).toBe('pglite:/x');
+  });
+
+  it('shows the configuration with secrets redacted', () => {
+    const resolved = loadConfig({
+      flags: {},
+      env: {
+        SOURCE_DATABASE_URL: 'postgres://reader:hunter2@db/pacs',
+        SECRET_KEY: 'a-very-long-secret-key',
+      },
+      envFile,
+    });
+    const shown = describeConfig(resolved);
+    const text = JSON.stringify(shown);
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('a-very-long-secret-key');
+    expect(shown.find((entry) => entry.key === '--source')?.value).toContain('db/pacs');
+  });
+});
