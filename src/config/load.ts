@@ -39,8 +39,8 @@ function readDotenv(path: string): Record<string, string> {
   }
 }
 
-function show(value: unknown, secret: boolean | undefined): string {
-  if (secret === true) return '"<redacted>"';
+function show(value: unknown, secret: KeySpec['secret']): string {
+  if (secret !== undefined) return '"<redacted>"';
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -115,13 +115,9 @@ export function describeConfig(resolved: ResolvedConfig): { key: string; value: 
     const spec = SPECS[key];
     let shown: string;
     if (value === undefined) shown = '';
-    else if (spec.secret === true) shown = redactSecretValue(String(value));
+    else if (spec.secret === 'url') shown = redactUrl(String(value));
+    else if (spec.secret === true) shown = '***';
     else shown = String(value);
     return { key: spec.flag ?? spec.env?.[0] ?? key, value: shown, origin: resolved.origins[key] };
   });
-}
-
-/** URLs keep their shape without credentials; other secrets are hidden whole. */
-function redactSecretValue(value: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactUrl(value) : '***';
 }

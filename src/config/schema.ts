@@ -14,8 +14,11 @@ export interface KeySpec {
   /** The command-line flag, as shown to users. */
   flag?: string;
   default?: unknown;
-  /** Redacted wherever the configuration is shown. */
-  secret?: boolean;
+  /**
+   * Redacted wherever the configuration is shown: `true` hides the whole value, `'url'` only
+   * the credentials in it (the rest of a database URL helps debugging).
+   */
+  secret?: true | 'url';
   doc: string;
 }
 
@@ -37,7 +40,7 @@ export const CONFIG_KEYS = {
     expected: 'pglite:DIR or postgres://user:pass@host:port/db',
     env: ['SOURCE_DATABASE_URL'],
     flag: '--source',
-    secret: true,
+    secret: 'url',
     doc: 'PACS database. Also built from SOURCE_DATABASE_NAME/USER/PASS/HOST/PORT.',
   },
   sourceDatabaseName: {
@@ -225,7 +228,7 @@ export const CONFIG_KEYS = {
       .optional(),
     expected: 'redis://host:port/db',
     env: ['REDIS_URL'],
-    secret: true,
+    secret: 'url',
     doc: 'Redis for distributed workers (not used by the local executor).',
   },
   gcsBucketName: {
@@ -247,7 +250,7 @@ export const CONFIG_KEYS = {
     schema: z.url().optional(),
     expected: 'a Sentry DSN URL',
     env: ['SENTRY_DSN', 'SENTRY_DNS'],
-    secret: true,
+    secret: 'url',
     doc: 'Optional error tracking (the seed spelling SENTRY_DNS is accepted).',
   },
   dashboardUser: {

@@ -371,13 +371,25 @@ export class Ledger {
     });
   }
 
-  /** Marks the run finished; the first finish time stays, so the dataset card is stable. */
-  async markFinalized(runId: string): Promise<RunRecord> {
+  /**
+   * Stamps the finish time once, before the dataset files are written: a finalize that is
+   * interrupted and run again writes the same card.
+   */
+  async stampFinished(runId: string): Promise<RunRecord> {
     await this.sql.query(
-      `UPDATE eden_runs SET status = 'finalized', finished_at = coalesce(finished_at, now())
-       WHERE run_id = $1`,
+      'UPDATE eden_runs SET finished_at = coalesce(finished_at, now()) WHERE run_id = $1',
       [runId],
     );
+    return this.requireRun(runId);
+  }
+
+  /** Marks the run finalized, after its dataset files are written. */
+  async markFinalized(runId: string): Promise<RunRecord> {
+    await this.sql.query(`UPDATE eden_runs SET status = 'finalized' WHERE run_id = $1`, [runId]);
+    return this.requireRun(runId);
+  }
+
+  private async requireRun(runId: string): Promise<RunRecord> {
     const run = await this.findRun(runId);
     if (run === null) throw new EtlError('RUN_NOT_FOUND', 'run vanished', { subject: runId });
     return run;
