@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtlError } from '../../../src/domain/errors.js';
+import type { SqlClient } from '../../../src/domain/sql.js';
+import type { SelectedInstance } from '../../../src/extract/selection.js';
+import { Ledger } from '../../../src/ledger/ledger.js';
+import type { RunSpec } from '../../../src/pipeline/run-spec.js';
+import { openPglite } from '../../../src/sql/pglite-client.js';
+
+const spec: RunSpec = {
+  source: 'pglite:test',
+  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
+  queryParameters: { studies: 2, seed: '0' },
+  pageSize: 25,
+  batchSize: 2,
+  destination: 'file:///tmp/out',
+  prefix: 'p',
+  render: { quality: 90, optimiseCoding: false },
+};
+
+function instance(study: number, id: number, fields: [string, string | null][]): SelectedInstance {
+  return {
+    studyId: String(study),
+    seriesId: `${study}0`,
+    seriesNumber: 1,
+    instanceId: String(id),
+    instanceNumber: id,
+    filePath: `f${id}`,
+    fileUrl: `file:///f${id}`,
+    reportFields: fields.map(([value, createdAt]) => ({ value, createdAt })),
+  };
+}
+
+describe('Ledger', () => {
+  let dir: string;
+  let db: SqlClient;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'eden-ledger-'));
+    db = await openPglite(join(dir, 'state'), 'test state');
+    ledger = await Ledger.open(db);
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('freezes a selection with ordinals, batches and one report per study', async () => {
+    await ledger.createRun('r1', spec);
+    await ledger.writeSelection('r1', spec.batchSize, async (addPage) => {
+      const fields: [string, string | null][] = [
+        ['second', '2024-01-01T10:00:00.000Z'],
+        ['first', '2024-01-01T09:00:00.000Z'],
+      ];
+      await addPage([instance(1, 11, fields), instance(1, 12, fields)]);
+      await addPage([instance(2, 21, [])]);
+      return 2;
+    });
+    const run = await ledger.findRun('r1');
+    expect(run).toMatchObject({ status: 'planned', pages: 2, totalInstances: 3, totalStudies: 2 });
+    expect(await ledger.batchNumbers('r1', true)).toEqual([0, 1]);
+    expect((await ledger.pendingItems('r1', 0)).map((item) => item.instanceId)).toEqual(['11', '12']);
+    expect(await ledger.latestUnfinishedRun()).toMatchObject({ runId: 'r1' });
+  });
+
+  it('records outcomes once, counts them and builds dataset rows', async () => {
+    const stored = (key: string) => ({ key, size: 10, md5: 'm', sha256: 's', outcome: 'created' as const });
+    await ledger.recordOutcome('r1', 0, {
+      status: 'delivered',
+      attempts: 1,
+      dicom: stored('p/dicom-files/11.dcm'),
+      jpeg: { ...stored('p/images-jpg/11.jpg'), outcome: 'already-present' },
+      recipe: null,
+      error: null,
+    });
+    await ledger.recordOutcome('r1', 1, {
+      status: 'failed',
+      attempts: 3,
+      dicom: null,
+      jpeg: null,
+      recipe: null,
+      error: new EtlError('NOT_DICOM', 'no DICM marker', { subject: 'instance 12' }),
+    });
+    // A second record for a settled item changes nothing (exactly once).
+    await ledger.recordOutcome('r1', 0, {
+      status: 'failed',
+      attempts: 9,
+      dicom: null,
+      jpeg: null,
+      recipe: null,
+      error: new EtlError('INTERNAL', 'late duplicate'),
+    });
+    expect(await ledger.batchNumbers('r1', true)).toEqual([1]);
+    const counts = await ledger.counts('r1');
+    expect(counts).toMatchObject({
+      total: 3,
+      pending: 1,
+      delivered: 1,
+      failed: 1,
+      alreadyPresent: 1,
+      dicomBytes: 10,
+      jpegBytes: 10,
+      failuresByCode: { NOT_DICOM: 1 },
+    });
+    await expect(ledger.datasetRows('r1', (key) => key)).rejects.toMatchObject({ code: 'INTERNAL' });
+    await ledger.recordOutcome('r1', 2, {
+      status: 'failed',
+      attempts: 1,
+      dicom: null,
+      jpeg: null,
+      recipe: null,
+      error: new EtlError('FILE_MISSING', 'gone'),
+    });
+    const rows = await ledger.datasetRows('r1', (key) => key.slice(2));
+    expect(rows.map((row) => [row.instanceId, row.status, row.dicomKey])).toEqual([
+      ['11', 'delivered', 'dicom-files/11.dcm'],
+      ['12', 'failed', null],
+      ['21', 'failed', null],
+    ]);
+    expect(rows[0]).toMatchObject({
+      reportValue: 'first\n\nsecond',
+      fieldCreatedAt: '2024-01-01T10:00:00.000Z',
+      downloaded: true,
+    });
+    expect(rows[1]?.errorMessage).toBe('NOT_DICOM instance 12: no DICM marker');
+    expect(rows[2]).toMatchObject({ reportValue: '', fieldCreatedAt: null, downloaded: false });
+  });
+
+  it('stamps the finish time once', async () => {
+    const first = await ledger.stampFinished('r1');
+    const again = await ledger.stampFinished('r1');
+    expect(again.finishedAt).toBe(first.finishedAt);
+    expect((await ledger.markFinalized('r1')).status).toBe('finalized');
+    expect(await ledger.latestUnfinishedRun()).toBeNull();
+  });
+
+  it('refuses a selection that names one instance twice', async () => {
+    await ledger.createRun('r2', spec);
+    await expect(
+      ledger.writeSelection('r2', 2, async (addPage) => {
+        await addPage([instance(1, 11, []), instance(2, 11, [])]);
+        return 1;
+      }),
+    ).rejects.toMatchObject({ code: 'QUERY_INVALID', subject: 'instance 11' });
+    // The failed plan left nothing behind: the run is still planning, with no items.
+    expect(await ledger.findRun('r2')).toMatchObject({ status: 'planning', totalInstances: null });
+    expect(await ledger.batchNumbers('r2', false)).toEqual([]);
+  });
+});
