@@ -1,0 +1,33 @@
+import type { SqlClient } from '../domain/sql.js';
+import { bindParameters, type SelectionQuery } from '../extract/query-file.js';
+import { checkSelectionQuery, readSelection } from '../extract/selection.js';
+import type { Ledger, RunRecord } from '../ledger/ledger.js';
+import type { RunSpec } from './run-spec.js';
+
+/**
+ * Freezes the run's selection in the ledger: the query runs once, page by page, and its
+ * instances get stable ordinals and batch numbers. Resumes and retries then work from the
+ * ledger alone, and see exactly the same studies even if the PACS changes meanwhile.
+ */
+export async function planRun(
+  ledger: Ledger,
+  source: SqlClient,
+  runId: string,
+  spec: RunSpec,
+  query: SelectionQuery,
+): Promise<RunRecord> {
+  const parameters = bindParameters(query, spec.queryParameters);
+  await checkSelectionQuery(source, query, parameters);
+  await ledger.createRun(runId, spec);
+  await ledger.writeSelection(runId, spec.batchSize, (addPage) =>
+    readSelection(source, {
+      query,
+      parameters,
+      pageSize: spec.pageSize,
+      onPage: (instances) => addPage(instances),
+    }),
+  );
+  const run = await ledger.findRun(runId);
+  if (run === null) throw new Error(`run ${runId} vanished while planning`);
+  return run;
+}

@@ -1,0 +1,114 @@
+import { performance } from 'node:perf_hooks';
+import { EtlError } from '../domain/errors.js';
+import type { SqlClient } from '../domain/sql.js';
+import { compileNamedParameters, type SelectionQuery } from '../extract/query-file.js';
+import type { RunCounts, RunRecord } from '../ledger/ledger.js';
+import { datasetKeys } from '../load/object-keys.js';
+import { runBatchesLocally } from '../queue/local-executor.js';
+import type { PipelineContext } from './context.js';
+import { finalizeRun } from './finalize.js';
+import { planRun } from './plan.js';
+import { processBatch } from './process-batch.js';
+import type { RetryPolicy } from './process-item.js';
+import type { RunSpec } from './run-spec.js';
+
+export interface RunRequest {
+  runId: string;
+  spec: RunSpec;
+  /** Opens the PACS database; called only when the selection still has to be planned. */
+  openSource: () => Promise<SqlClient>;
+  concurrency: number;
+  retry: RetryPolicy;
+  toolVersion: string;
+  signal?: AbortSignal;
+  /** Called when planning is done, with the counts the run starts from. */
+  onStart?: (run: RunRecord, counts: RunCounts) => void;
+  /** Called after each instance settles. */
+  onItem?: (result: 'delivered' | 'failed') => void;
+}
+
+export interface RunResult {
+  run: RunRecord;
+  /** `already-complete`: the run had finished before; nothing was done. */
+  state: 'completed' | 'already-complete';
+  /** The run existed before this invocation (a resume). */
+  resumed: boolean;
+  counts: RunCounts;
+  failuresKey: string;
+  timings: { planMs: number; processMs: number; finalizeMs: number; totalMs: number };
+}
+
+/** The query as the run froze it: resumes use the stored text, not today's file. */
+function storedQuery(spec: RunSpec): SelectionQuery {
+  return { ...spec.query, ...compileNamedParameters(spec.query.text) };
+}
+
+/**
+ * A whole run: plan (unless the selection is already frozen), process every pending batch,
+ * finalize. Every step works from the ledger, so calling this again after a crash continues
+ * where the previous call stopped, and calling it on a finished run does nothing.
+ */
+export async function runPipeline(ctx: PipelineContext, request: RunRequest): Promise<RunResult> {
+  const started = performance.now();
+  const keys = datasetKeys(request.spec.prefix);
+  let run = await ctx.ledger.findRun(request.runId);
+  const resumed = run !== null;
+
+  if (run?.status === 'finalized') {
+    return {
+      run,
+      state: 'already-complete',
+      resumed,
+      counts: await ctx.ledger.counts(run.runId),
+      failuresKey: keys.failures.full,
+      timings: { planMs: 0, processMs: 0, finalizeMs: 0, totalMs: performance.now() - started },
+    };
+  }
+
+  if (run === null || run.status === 'planning') {
+    ctx.logger.info({ runId: request.runId }, resumed ? 'planning again (interrupted)' : 'planning');
+    const source = await request.openSource();
+    try {
+      run = await planRun(ctx.ledger, source, request.runId, request.spec, storedQuery(request.spec));
+    } finally {
+      await source.close();
+    }
+  }
+  const planned = performance.now();
+  if (run.totalInstances === 0) {
+    throw new EtlError('QUERY_INVALID', 'the selection is empty: the query returned no instance', {
+      subject: run.spec.query.path,
+      hint: 'check the query parameters (--studies, --seed) and the PACS contents',
+    });
+  }
+
+  const before = await ctx.ledger.counts(run.runId);
+  request.onStart?.(run, before);
+  const batches = await ctx.ledger.batchNumbers(run.runId, true);
+  const current = run;
+  await runBatchesLocally(
+    batches,
+    { concurrency: request.concurrency, signal: request.signal },
+    (batchNo, limit) =>
+      processBatch(ctx, current, keys, batchNo, limit, request.retry, (result) =>
+        request.onItem?.(result),
+      ),
+  );
+  const processed = performance.now();
+
+  const final = await finalizeRun(ctx.ledger, ctx.store, keys, run.runId, request.toolVersion);
+  const finished = performance.now();
+  return {
+    run: final.run,
+    state: 'completed',
+    resumed,
+    counts: final.counts,
+    failuresKey: final.failuresKey,
+    timings: {
+      planMs: planned - started,
+      processMs: processed - planned,
+      finalizeMs: finished - processed,
+      totalMs: finished - started,
+    },
+  };
+}
