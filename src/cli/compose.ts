@@ -1,0 +1,113 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Config } from '../config/schema.js';
+import { EtlError } from '../domain/errors.js';
+import type { SqlClient } from '../domain/sql.js';
+import { createFileFetcher } from '../extract/fetcher.js';
+import { Ledger } from '../ledger/ledger.js';
+import { parseDestination } from '../load/destination.js';
+import { openLocalStore } from '../load/local-store.js';
+import type { ObjectStore } from '../load/object-store.js';
+import type { Logger } from '../observability/logger.js';
+import { redactUrl } from '../observability/redact.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import { openPg } from '../sql/pg-client.js';
+import { openPglite } from '../sql/pglite-client.js';
+import { RenderPool } from '../transform/render-pool.js';
+
+/**
+ * The composition root: the one place that turns configuration into adapters (databases,
+ * destination, fetcher, render threads). Stages receive what is built here.
+ */
+
+const PG_CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens at that host and port',
+  ENOTFOUND: 'the host name does not resolve',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  '28P01': 'password authentication failed',
+  '28000': 'the server refused this user',
+  '3D000': 'the database does not exist',
+};
+
+/** Opens the PACS database named by `source` and checks that it answers. */
+export async function openSource(source: string): Promise<SqlClient> {
+  const shown = redactUrl(source);
+  if (source.startsWith('pglite:')) {
+    return openPglite(resolve(source.slice('pglite:'.length)), 'the PACS database');
+  }
+  const client = openPg({
+    connectionString: source,
+    maxConnections: 2,
+    applicationName: 'eden-etl',
+    readOnly: true,
+    statementTimeoutMs: 5 * 60_000,
+  });
+  try {
+    await client.query('SELECT 1');
+  } catch (error) {
+    await client.close();
+    const code = (error as { code?: string }).code ?? '';
+    const why = PG_CONNECT_ERRORS[code] ?? (error as Error).message;
+    throw new EtlError('SOURCE_UNAVAILABLE', `cannot connect to the PACS database: ${why}`, {
+      subject: shown,
+      hint: 'check --source or SOURCE_DATABASE_NAME/USER/PASS/HOST/PORT, and that the server accepts connections from here',
+      cause: error,
+    });
+  }
+  return client;
+}
+
+export interface OpenedDestination {
+  store: ObjectStore;
+  /** Root URL without credentials, stored in the run spec. */
+  rootUrl: string;
+  prefix: string;
+}
+
+export async function openDestination(dest: string, prefix: string): Promise<OpenedDestination> {
+  const destination = parseDestination(dest, prefix);
+  if (destination.kind === 'gs') {
+    throw new EtlError(
+      'CONFIG_INVALID',
+      'Google Cloud Storage destinations are not available in this version yet',
+      { subject: destination.displayUrl, hint: 'write to a directory with --dest file://DIR' },
+    );
+  }
+  return {
+    store: await openLocalStore(destination.root),
+    rootUrl: pathToFileURL(destination.root).href,
+    prefix: destination.prefix,
+  };
+}
+
+export interface Runtime {
+  context: PipelineContext;
+  close(): Promise<void>;
+}
+
+/** Opens the ledger, destination, fetcher and render threads for one run. */
+export async function openRuntime(
+  config: Config,
+  logger: Logger,
+  ledgerDb: SqlClient,
+  destination: OpenedDestination,
+): Promise<Runtime> {
+  const ledger = await Ledger.open(ledgerDb);
+  const pool = RenderPool.create({ threads: config.renderThreads });
+  const fetcher = createFileFetcher({
+    maxBytes: config.maxFileBytes,
+    ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),
+  });
+  return {
+    context: { ledger, store: destination.store, fetcher, renderer: pool, logger },
+    async close() {
+      await pool.close();
+      await destination.store.close();
+    },
+  };
+}
+
+export function openState(config: Config): Promise<SqlClient> {
+  return openPglite(resolve(config.stateDir), 'the run state');
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { CONFIG_KEYS, type ConfigKey, type KeySpec } from '../config/schema.js';
+
+const SPECS: Readonly<Record<ConfigKey, KeySpec>> = CONFIG_KEYS;
+
+/**
+ * Adds a flag for every configuration key that has one (the table in src/config/schema.ts),
+ * except `omit`. Commander names each value after the flag in camelCase, which is the key.
+ */
+export function addConfigFlags(command: Command, omit: readonly ConfigKey[] = []): Command {
+  for (const key of Object.keys(SPECS) as ConfigKey[]) {
+    const spec = SPECS[key];
+    if (spec.flag === undefined || omit.includes(key)) continue;
+    const isSwitch = spec.expected === 'true or false';
+    const defaultNote = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    command.option(isSwitch ? spec.flag : `${spec.flag} <value>`, `${spec.doc}${defaultNote}`);
+  }
+  return command.option('--env-file <path>', 'Read variables from this file', '.env');
+}
+
+/** The configuration values given as flags, keyed by configuration key. */
+export function configFlags(options: Record<string, unknown>): Partial<Record<ConfigKey, unknown>> {
+  const flags: Partial<Record<ConfigKey, unknown>> = {};
+  for (const key of Object.keys(SPECS) as ConfigKey[]) {
+    if (options[key] !== undefined) flags[key] = options[key];
+  }
+  return flags;
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { EtlError } from '../domain/errors.js';
+import { readSelectionQuery } from '../extract/query-file.js';
+import { Ledger, type RunCounts, type RunRecord } from '../ledger/ledger.js';
+import type { Logger } from '../observability/logger.js';
+import { createProgress, type Progress } from '../observability/progress.js';
+import { redactUrl } from '../observability/redact.js';
+import { formatRunReport, type ExtractionStatistics } from '../observability/run-report.js';
+import { LOCAL_RETRY_POLICY } from '../pipeline/process-item.js';
+import { runPipeline } from '../pipeline/run.js';
+import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
+import { RunStopped } from '../queue/limiter.js';
+import { openDestination, openRuntime, openSource, openState } from './compose.js';
+import { resolveQueryPath, TOOL_VERSION } from './package-info.js';
+
+export interface RunInvocation {
+  config: Config;
+  logger: Logger;
+  /** `true`: the latest unfinished run; a string: that run id. */
+  resume?: string | true;
+  /** Where the report goes (stdout). */
+  out: NodeJS.WritableStream;
+  signal: AbortSignal;
+}
+
+/** Exit codes (README): 0 all delivered, 3 some instances failed. Others are thrown. */
+const EXIT_OK = 0;
+const EXIT_FAILED_INSTANCES = 3;
+
+async function specFromConfig(config: Config, rootUrl: string, prefix: string): Promise<RunSpec> {
+  if (config.source === undefined) {
+    throw new EtlError('CONFIG_INVALID', 'no PACS database given', {
+      hint: 'give --source pglite:DIR or postgres://…, or set SOURCE_DATABASE_NAME/USER/PASS/HOST/PORT; `eden-etl demo` runs on the built-in sample PACS',
+    });
+  }
+  const query = await readSelectionQuery(resolveQueryPath(config.query));
+  // "random" draws a seed now and records it, so even a random sample can be repeated.
+  const seed = config.seed === 'random' ? randomBytes(6).toString('hex') : config.seed;
+  return {
+    source: redactUrl(config.source),
+    query: { name: query.name, path: query.path, sha256: query.sha256, text: query.text },
+    queryParameters: { studies: config.studies, seed },
+    pageSize: config.pageSize,
+    batchSize: config.batchSize,
+    destination: rootUrl,
+    prefix,
+    render: { quality: config.quality, optimiseCoding: config.optimiseCoding },
+  };
+}
+
+async function findResumable(ledger: Ledger, resume: string | true): Promise<RunRecord> {
+  const run = resume === true ? await ledger.latestUnfinishedRun() : await ledger.findRun(resume);
+  if (run === null) {
+    throw new EtlError(
+      'RUN_NOT_FOUND',
+      resume === true ? 'there is no unfinished run to resume' : 'no run has this id',
+      {
+        subject: resume === true ? undefined : resume,
+        hint: 'run without --resume to start a run (the same command resumes its own run)',
+      },
+    );
+  }
+  return run;
+}
+
+function progressCounts(before: RunCounts, done: { delivered: number; failed: number; bytes: number }) {
+  const skipped = before.delivered + before.failed;
+  return {
+    done: skipped + done.delivered + done.failed,
+    failed: before.failed + done.failed,
+    skipped,
+    bytes: done.bytes,
+  };
+}
+
+/** `eden-etl run` and `demo`: resolve the run, execute it, print the report. */
+export async function executeRun(invocation: RunInvocation): Promise<number> {
+  const { config, logger, out } = invocation;
+  const stateDb = await openState(config);
+  try {
+    const ledger = await Ledger.open(stateDb);
+    const resumedRun =
+      invocation.resume === undefined ? null : await findResumable(ledger, invocation.resume);
+    // A resumed run keeps its own destination and spec; flags cannot redirect it half-way.
+    const destination = await openDestination(
+      resumedRun?.spec.destination ?? config.dest ?? missingDestination(),
+      resumedRun?.spec.prefix ?? config.prefix,
+    );
+    const spec =
+      resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
+    const runId = resumedRun?.runId ?? runIdOf(spec);
+    const runtime = await openRuntime(config, logger, stateDb, destination);
+    let progress: Progress | null = null;
+    try {
+      const done = { delivered: 0, failed: 0, bytes: 0 };
+      let before: RunCounts | null = null;
+      let extraction: ExtractionStatistics | null = null;
+      const result = await runPipeline(runtime.context, {
+        runId,
+        spec,
+        openSource: () => openSource(config.source ?? spec.source),
+        concurrency: config.concurrency,
+        retry: LOCAL_RETRY_POLICY,
+        toolVersion: TOOL_VERSION,
+        signal: invocation.signal,
+        onStart: (run, counts) => {
+          before = counts;
+          extraction = {
+            runId: run.runId,
+            resumed: counts.delivered + counts.failed > 0,
+            totalRecords: counts.total,
+            pages: run.pages ?? 0,
+            pageSize: run.spec.pageSize,
+            batchSize: run.spec.batchSize,
+            concurrency: config.concurrency,
+          };
+          out.write(formatRunReport({ extraction }));
+          if (config.progress !== 'off') {
+            const tty =
+              config.progress === 'bar' ||
+              (config.progress === 'auto' && process.stderr.isTTY === true);
+            progress = createProgress({ total: counts.total, tty, stream: process.stderr, logger });
+            progress.update(progressCounts(counts, done));
+          }
+        },
+        onItem: (item) => {
+          done[item.status] += 1;
+          done.bytes += item.bytes;
+          if (before !== null) progress?.update(progressCounts(before, done));
+        },
+      });
+      (progress as Progress | null)?.stop();
+      if (result.state === 'already-complete') {
+        out.write(
+          `Run ${result.run.runId} is already complete (finished ${result.run.finishedAt ?? '?'}): ` +
+            `${result.counts.delivered} delivered, ${result.counts.failed} failed. Nothing to upload.\n`,
+        );
+      } else if (extraction !== null) {
+        const startCounts = before ?? result.counts;
+        const s = (ms: number) => ms / 1000;
+        out.write(
+          formatRunReport({
+            extraction,
+            summary: {
+              timings: {
+                planSeconds: s(result.timings.planMs),
+                processSeconds: s(result.timings.processMs),
+                finalizeSeconds: s(result.timings.finalizeMs),
+                totalSeconds: s(result.timings.totalMs),
+              },
+              totalRecords: result.counts.total,
+              delivered: result.counts.delivered - startCounts.delivered,
+              failed: result.counts.failed - startCounts.failed,
+              skipped: startCounts.delivered + startCounts.failed,
+              alreadyPresent: result.counts.alreadyPresent,
+              dicomBytes: result.counts.dicomBytes,
+              jpegBytes: result.counts.jpegBytes,
+              failuresByCode: result.counts.failuresByCode,
+              failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
+            },
+          }),
+        );
+      }
+      return result.counts.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+    } catch (error) {
+      (progress as Progress | null)?.stop();
+      if (error instanceof RunStopped) {
+        logger.warn({ runId }, 'stopped: run the same command again (or `eden-etl run --resume`) to continue');
+      }
+      throw error;
+    } finally {
+      await runtime.close();
+    }
+  } finally {
+    await stateDb.close();
+  }
+}
+
+function missingDestination(): never {
+  throw new EtlError('CONFIG_INVALID', 'no destination given', {
+    hint: 'give --dest file://DIR (or gs://BUCKET when available), or set GCS_BUCKET_NAME',
+  });
+}
