@@ -1,0 +1,212 @@
+import type { DatasetDescription, DatasetRow } from '../domain/dataset.js';
+import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
+import { formatBytes, formatClock } from '../observability/human-units.js';
+import type { CsvColumn } from './csv-format.js';
+import { DATASET_CSV_COLUMNS } from './dataset-csv.js';
+import { FAILURES_CSV_COLUMNS } from './failures-csv.js';
+import {
+  DATASET_CSV_NAME,
+  DATASET_README_NAME,
+  DICOM_DIR,
+  FAILURES_CSV_NAME,
+  JPEG_DIR,
+} from './object-keys.js';
+
+/**
+ * README-dataset.md: the dataset card. It travels with the data, so it must answer on its own
+ * what is in the folder, where it came from, how it was made and how to read it. The same
+ * description always gives the same bytes, so finalizing twice rewrites nothing.
+ */
+
+export const NOT_DEIDENTIFIED =
+  'This dataset has not been de-identified: it may contain protected health information.';
+
+const TOOL_NAME = 'vlm-eden-dataset-etl';
+
+/** Text safe inside a GFM table cell: one line, no column breaks, no raw HTML. */
+function cellText(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/</g, '&lt;')
+    .replace(/\r\n|\r|\n/g, ' ');
+}
+
+function longestRun(text: string, char: string): number {
+  let longest = 0;
+  for (const run of text.match(new RegExp(`\\${char}+`, 'g')) ?? []) {
+    longest = Math.max(longest, run.length);
+  }
+  return longest;
+}
+
+/** A code span that survives backticks in `text` (CommonMark: use a longer backtick string). */
+function code(text: string): string {
+  const oneLine = text.replace(/\r\n|\r|\n/g, ' ').replace(/\|/g, '\\|');
+  const fence = '`'.repeat(longestRun(oneLine, '`') + 1);
+  const pad = oneLine.startsWith('`') || oneLine.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${oneLine}${pad}${fence}`;
+}
+
+/** A fenced block that no line of `text` can close early. */
+function fenced(text: string, info: string): string {
+  const fence = '`'.repeat(Math.max(3, longestRun(text, '`') + 1));
+  const body = text.replace(/\r\n|\r/g, '\n').replace(/\n+$/, '');
+  return `${fence}${info}\n${body}\n${fence}`;
+}
+
+function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  align?: string[],
+): string {
+  const rule = header.map((_, index) => align?.[index] ?? '---');
+  return [header, rule, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function utc(what: string, iso: string): Date {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    throw new EtlError(
+      'INTERNAL',
+      `dataset ${what} ${JSON.stringify(iso)} is not an ISO 8601 timestamp`,
+      {
+        subject: what,
+      },
+    );
+  }
+  return date;
+}
+
+function utcText(date: Date): string {
+  return date.toISOString().replace('.000Z', 'Z');
+}
+
+function bytesText(bytes: number): string {
+  return `${bytes} bytes (${formatBytes(bytes)})`;
+}
+
+function dictionary(columns: readonly CsvColumn<DatasetRow>[]): string {
+  return table(
+    ['Column', 'Meaning', 'Type / format'],
+    columns.map((column) => [code(column.name), cellText(column.meaning), cellText(column.format)]),
+  );
+}
+
+function failuresSection(description: DatasetDescription): string {
+  const entries = (Object.entries(description.counts.failuresByCode) as [ErrorCode, number][])
+    .filter(([, count]) => count > 0)
+    // Most frequent first; code order among equals, so the card is stable.
+    .sort(([a, countA], [b, countB]) => countB - countA || (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) {
+    return `No instance failed. \`${FAILURES_CSV_NAME}\` holds the header only.`;
+  }
+  return [
+    `Failed instances are listed in \`${FAILURES_CSV_NAME}\` (and in the main CSV with \`status\` = failed).`,
+    '',
+    table(
+      ['Error code', 'Instances', 'Meaning'],
+      entries.map(([errorCode, count]) => [
+        code(errorCode),
+        String(count),
+        cellText(ERROR_CODES[errorCode]?.summary ?? 'unknown code'),
+      ]),
+      ['---', '---:', '---'],
+    ),
+  ].join('\n');
+}
+
+function layout(destination: string): string {
+  const entries: [string, string][] = [
+    [`├── ${DATASET_README_NAME}`, 'this card'],
+    [`├── ${DATASET_CSV_NAME}`, 'one row per selected instance'],
+    [`├── ${FAILURES_CSV_NAME}`, 'failed instances only'],
+    [`├── ${DICOM_DIR}/`, ''],
+    ['│   └── {instance_id}.dcm', 'DICOM files as fetched from the source'],
+    [`└── ${JPEG_DIR}/`, ''],
+    ['    └── {instance_id}.jpg', 'rendered images'],
+  ];
+  const width = Math.max(...entries.map(([name]) => name.length)) + 3;
+  const lines = entries.map(([name, note]) =>
+    note === '' ? name : `${name.padEnd(width)}${note}`,
+  );
+  return fenced([`${destination.replace(/\/+$/, '')}/`, ...lines].join('\n'), 'text');
+}
+
+export function buildDatasetReadme(description: DatasetDescription): string {
+  const { counts, query } = description;
+  const started = utc('startedAt', description.startedAt);
+  const finished = utc('finishedAt', description.finishedAt);
+  const seconds = (finished.getTime() - started.getTime()) / 1000;
+  if (seconds < 0) {
+    throw new EtlError(
+      'INTERNAL',
+      `dataset finishedAt ${description.finishedAt} is before startedAt ${description.startedAt}`,
+      { subject: description.runId },
+    );
+  }
+  const parameters = Object.keys(description.parameters)
+    .sort()
+    .map((name) => [code(name), code(String(description.parameters[name]))]);
+
+  const sections = [
+    '# VLM Eden dataset',
+    `**${NOT_DEIDENTIFIED}** Handle it under your organisation's rules for patient data; do not publish or share it outside them.`,
+    `Images and reports selected from a PACS for training vision-language models, built by ${TOOL_NAME} ${code(description.toolVersion)} in run ${code(description.runId)}.`,
+
+    '## Contents',
+    table(
+      ['', 'Count'],
+      [
+        ['Studies', String(counts.studies)],
+        ['Instances selected', String(counts.instances)],
+        ['Instances delivered (DICOM + JPEG)', String(counts.delivered)],
+        ['Instances failed', String(counts.failed)],
+        ['DICOM bytes', bytesText(counts.dicomBytes)],
+        ['JPEG bytes', bytesText(counts.jpegBytes)],
+      ],
+      ['---', '---:'],
+    ),
+    '### Failures',
+    failuresSection(description),
+
+    '## Provenance',
+    table(
+      ['', ''],
+      [
+        ['Run', code(description.runId)],
+        ['Started (UTC)', utcText(started)],
+        ['Finished (UTC)', utcText(finished)],
+        ['Duration', formatClock(seconds)],
+        ['Tool', `${TOOL_NAME} ${code(description.toolVersion)}`],
+        ['Source', code(description.source)],
+        ['Destination', code(description.destination)],
+      ],
+    ),
+
+    '## Selection query',
+    `The studies were selected by the query ${code(query.name)} (SHA-256 ${code(query.sha256)}), with the parameters below. The selection was frozen when the run was planned: a resumed run delivers exactly these instances.`,
+    fenced(query.text, 'sql'),
+    '### Parameters',
+    parameters.length === 0 ? 'None.' : table(['Parameter', 'Value'], parameters),
+
+    '## Layout',
+    layout(description.destination),
+    `Files are named by \`instance_id\`, flat within each folder. Paths in the CSV files are relative to this folder, so the dataset can be copied or moved as a whole.`,
+
+    '## Data dictionary',
+    `### ${DATASET_CSV_NAME}`,
+    'RFC 4180 CSV: UTF-8 without byte-order mark, CRLF line ends, a header row, fields quoted when they hold a comma, a double quote or a line break (quotes doubled). Rows are in selection order. The first ten columns are those of the original extraction, in the same order.',
+    dictionary(DATASET_CSV_COLUMNS),
+    `### ${FAILURES_CSV_NAME}`,
+    'Same format, one row per failed instance, same meaning for each column as above.',
+    dictionary(FAILURES_CSV_COLUMNS),
+
+    '## Reports',
+    "`report_value` holds all report fields of an instance's study, ordered by `field_created_at` (oldest first) and separated by a blank line; every instance of a study carries the same text. `field_created_at` is the time of the study's latest report field.",
+
+    '## Images',
+    'Each JPEG is rendered from its DICOM file: modality LUT (rescale slope and intercept), then a VOI window, then the presentation (MONOCHROME1 is inverted so that all images read as MONOCHROME2), then scaled to 8 bits per sample and encoded as JPEG. The window used is recorded per image in the CSV (`window_source`, `window_center`, `window_width`, `inverted`). 8 bits keep far less than the full dynamic range of most modalities: use the DICOM file where that matters.',
+  ];
+  return `${sections.join('\n\n')}\n`;
+}

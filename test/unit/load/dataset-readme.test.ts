@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { DatasetDescription } from '../../../src/domain/dataset.js';
+import { DATASET_CSV_COLUMNS } from '../../../src/load/dataset-csv.js';
+import { buildDatasetReadme, NOT_DEIDENTIFIED } from '../../../src/load/dataset-readme.js';
+
+function description(overrides: Partial<DatasetDescription> = {}): DatasetDescription {
+  return {
+    runId: 'run-2026-11-26-abc',
+    startedAt: '2026-11-26T04:10:00.000Z',
+    finishedAt: '2026-11-26T05:12:03.500+01:00',
+    source: 'postgres://pacs.example.org:5432/pacs',
+    destination: 'file:///srv/out/eden-dataset-vlms/sample-test',
+    query: {
+      name: 'random-studies',
+      sha256: 'f'.repeat(64),
+      text: 'SELECT s.study_id\nFROM studies s\nWHERE s.modality = :modality -- ``` fence in a comment\nLIMIT :studies',
+    },
+    parameters: { studies: 8, seed: 42, modality: 'CR|DX', dryRun: false },
+    counts: {
+      studies: 8,
+      instances: 200,
+      delivered: 197,
+      failed: 3,
+      failuresByCode: { FILE_MISSING: 2, DICOM_INVALID: 1 },
+      dicomBytes: 123_456_789,
+      jpegBytes: 9_876_543,
+    },
+    toolVersion: '0.1.0',
+    ...overrides,
+  };
+}
+
+describe('buildDatasetReadme', () => {
+  const card = buildDatasetReadme(description());
+
+  it('says plainly that the data is not de-identified', () => {
+    expect(NOT_DEIDENTIFIED).toBe(
+      'This dataset has not been de-identified: it may contain protected health information.',
+    );
+    expect(card).toContain(NOT_DEIDENTIFIED);
+  });
+
+  it('gives the counts, failures by code and sizes', () => {
+    expect(card).toMatch(/\| Studies \| 8 \|/);
+    expect(card).toMatch(/\| Instances selected \| 200 \|/);
+    expect(card).toMatch(/\| Instances delivered \(DICOM \+ JPEG\) \| 197 \|/);
+    expect(card).toMatch(/\| Instances failed \| 3 \|/);
+    expect(card).toMatch(/\| `FILE_MISSING` \| 2 \| DICOM file not found \|/);
+    expect(card).toMatch(/\| `DICOM_INVALID` \| 1 \|/);
+    expect(card).toContain('123456789 bytes (123.5 MB)');
+    expect(card.indexOf('FILE_MISSING')).toBeLessThan(card.indexOf('DICOM_INVALID'));
+  });
+
+  it('gives provenance in UTC', () => {
+    expect(card).toContain('2026-11-26T04:10:00Z');
+    expect(card).toContain('2026-11-26T04:12:03.500Z');
+    expect(card).toContain('0:02:03');
+    expect(card).toContain('`0.1.0`');
+    expect(card).toContain('`postgres://pacs.example.org:5432/pacs`');
+  });
+
+  it('gives the query in a fence its text cannot close, and the parameters', () => {
+    expect(card).toContain('`random-studies`');
+    expect(card).toContain('f'.repeat(64));
+    expect(card).toContain(`\`\`\`\`sql\n${description().query.text}\n\`\`\`\``);
+    expect(card).toContain('| `modality` | `CR\\|DX` |');
+    expect(card).toContain('| `seed` | `42` |');
+    expect(card).toContain('| `dryRun` | `false` |');
+  });
+
+  it('documents every CSV column and the layout', () => {
+    for (const column of DATASET_CSV_COLUMNS) expect(card).toContain(`| \`${column.name}\` |`);
+    for (const name of [
+      'README-dataset.md',
+      'dicom-reports-extracted-sample.csv',
+      'failures.csv',
+      'dicom-files/',
+      '{instance_id}.dcm',
+      'images-jpg/',
+      '{instance_id}.jpg',
+    ]) {
+      expect(card).toContain(name);
+    }
+    expect(card).toContain('separated by a blank line');
+    expect(card).toContain('8 bits');
+  });
+
+  it('is deterministic, whatever the order of the parameters', () => {
+    const reordered = description({
+      parameters: { dryRun: false, modality: 'CR|DX', seed: 42, studies: 8 },
+    });
+    expect(buildDatasetReadme(reordered)).toBe(card);
+  });
+
+  it('says so when nothing failed', () => {
+    const clean = buildDatasetReadme(
+      description({
+        counts: { ...description().counts, delivered: 200, failed: 0, failuresByCode: {} },
+      }),
+    );
+    expect(clean).toContain('No instance failed.');
+  });
+
+  it('names a timestamp it cannot read', () => {
+    expect(() => buildDatasetReadme(description({ startedAt: 'yesterday' }))).toThrow(
+      /startedAt "yesterday"/,
+    );
+  });
+});

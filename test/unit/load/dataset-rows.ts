@@ -1,0 +1,62 @@
+import type { DatasetRow } from '../../../src/domain/dataset.js';
+
+/** A delivered row with plausible values; tests override what they look at. */
+export function datasetRow(overrides: Partial<DatasetRow> = {}): DatasetRow {
+  const instanceId = overrides.instanceId ?? '1001';
+  return {
+    ordinal: 0,
+    studyId: 'S1',
+    seriesId: 'SE1',
+    seriesNumber: 1,
+    instanceId,
+    instanceNumber: 1,
+    filePath: `/pacs/${instanceId}.dcm`,
+    fileUrl: `file:///pacs/${instanceId}.dcm`,
+    reportValue: 'No acute findings.',
+    fieldCreatedAt: '2024-01-02T03:04:05.000Z',
+    status: 'delivered',
+    downloaded: true,
+    dicomKey: `dicom-files/${instanceId}.dcm`,
+    jpegKey: `images-jpg/${instanceId}.jpg`,
+    dicomSize: 1234,
+    dicomSha256: 'a'.repeat(64),
+    jpegSize: 567,
+    jpegSha256: 'b'.repeat(64),
+    errorCode: null,
+    errorMessage: null,
+    recipe: {
+      windowSource: 'file',
+      windowCenter: 40,
+      windowWidth: 400.5,
+      voiFunction: 'LINEAR',
+      inverted: false,
+      photometricInterpretation: 'MONOCHROME2',
+      rescaleSlope: 1,
+      rescaleIntercept: -1024,
+      bitsStored: 12,
+      frame: 1,
+      width: 512,
+      height: 256,
+      codec: 'jpeg',
+      quality: 90,
+    },
+    ...overrides,
+  };
+}
+
+export function failedRow(overrides: Partial<DatasetRow> = {}): DatasetRow {
+  return datasetRow({
+    status: 'failed',
+    downloaded: false,
+    dicomKey: null,
+    jpegKey: null,
+    dicomSize: null,
+    dicomSha256: null,
+    jpegSize: null,
+    jpegSha256: null,
+    errorCode: 'FILE_MISSING',
+    errorMessage: 'no such file',
+    recipe: null,
+    ...overrides,
+  });
+}
