@@ -1,0 +1,122 @@
+import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import { formatBytes, formatDuration } from './human-units.js';
+
+/**
+ * The console report, in the original's shape (seed README, "Console Output"): an
+ * EXTRACTION STATISTICS block when the run starts, TIMING SUMMARY and STATISTICS SUMMARY at the
+ * end. People compare runs of the two systems by these blocks, so labels and formats follow it.
+ */
+
+/** Known once the selection is planned. */
+export interface ExtractionStatistics {
+  runId: string;
+  /** True when this invocation continues an earlier, interrupted run. */
+  resumed: boolean;
+  totalRecords: number;
+  pages: number;
+  pageSize: number;
+  batchSize: number;
+  concurrency: number;
+}
+
+/**
+ * Known when the run is over. Seconds are wall-clock. Instance counts are disjoint and about this
+ * invocation, so a finished run has delivered + failed + skipped = totalRecords.
+ */
+export interface RunSummary {
+  timings: {
+    planSeconds: number;
+    processSeconds: number;
+    finalizeSeconds: number;
+    totalSeconds: number;
+  };
+  totalRecords: number;
+  /** Delivered by this invocation (including objects the destination already held). */
+  delivered: number;
+  failed: number;
+  /** Settled without work: delivered by an earlier attempt of the run. */
+  skipped: number;
+  /** Of `delivered`, instances whose objects the destination already held (nothing written). */
+  alreadyPresent: number;
+  /** Bytes this invocation wrote or confirmed at the destination. */
+  dicomBytes: number;
+  jpegBytes: number;
+  failuresByCode: Partial<Record<ErrorCode, number>>;
+  /** Where failures.csv was written (path or URL); shown when something failed. */
+  failuresCsv: string | null;
+}
+
+export interface RunReport {
+  extraction: ExtractionStatistics;
+  /** Absent while the run is starting: the report is then the first block only. */
+  summary?: RunSummary;
+}
+
+const RULE = '='.repeat(70);
+
+function extractionBlock(stats: ExtractionStatistics): string[] {
+  return [
+    RULE,
+    'EXTRACTION STATISTICS',
+    RULE,
+    `Total records: ${stats.totalRecords}`,
+    `Total pages: ${stats.pages}`,
+    `Page size: ${stats.pageSize}`,
+    `Batch size: ${stats.batchSize}`,
+    `Concurrency: ${stats.concurrency}`,
+    `Run id: ${stats.runId}`,
+    `Run: ${stats.resumed ? 'resumed' : 'new'}`,
+    RULE,
+  ];
+}
+
+function throughput(summary: RunSummary): string {
+  const seconds = summary.timings.processSeconds;
+  if (seconds <= 0) return 'n/a (no processing time)';
+  // Skipped instances took no work; counting them would flatter the rate.
+  const instances = summary.delivered + summary.failed;
+  const megabytes = (summary.dicomBytes + summary.jpegBytes) / 1e6;
+  return `${(instances / seconds).toFixed(2)} inst/s, ${(megabytes / seconds).toFixed(2)} MB/s`;
+}
+
+function summaryBlocks(summary: RunSummary): string[] {
+  const { timings } = summary;
+  const failures = (Object.entries(summary.failuresByCode) as [ErrorCode, number][])
+    .filter(([, count]) => count > 0)
+    .sort(([a, countA], [b, countB]) => countB - countA || (a < b ? -1 : a > b ? 1 : 0));
+  const lines = [
+    RULE,
+    'TIMING SUMMARY:',
+    `  Plan: ${formatDuration(timings.planSeconds)}`,
+    `  Process: ${formatDuration(timings.processSeconds)}`,
+    `  Finalize: ${formatDuration(timings.finalizeSeconds)}`,
+    `  TOTAL TIME: ${formatDuration(timings.totalSeconds)}`,
+    '',
+    'STATISTICS SUMMARY:',
+    `  Total records: ${summary.totalRecords}`,
+    `  Delivered: ${summary.delivered}`,
+    `  Failed: ${summary.failed}`,
+    `  Already present: ${summary.alreadyPresent}`,
+    `  Skipped (settled earlier): ${summary.skipped}`,
+    `  DICOM bytes: ${summary.dicomBytes} (${formatBytes(summary.dicomBytes)})`,
+    `  JPEG bytes: ${summary.jpegBytes} (${formatBytes(summary.jpegBytes)})`,
+    `  Throughput: ${throughput(summary)}`,
+  ];
+  if (failures.length > 0) {
+    lines.push('  Failures by code:');
+    for (const [code, count] of failures) {
+      lines.push(`    ${code}: ${count} (${ERROR_CODES[code]?.summary ?? 'unknown code'})`);
+    }
+  }
+  if (summary.failed > 0 && summary.failuresCsv !== null) {
+    lines.push(`  Failures list: ${summary.failuresCsv}`);
+  }
+  lines.push(RULE);
+  return lines;
+}
+
+export function formatRunReport(report: RunReport): string {
+  const lines = extractionBlock(report.extraction);
+  if (report.summary !== undefined) lines.push('', ...summaryBlocks(report.summary));
+  return `${lines.join('\n')}\n`;
+}
