@@ -3,14 +3,14 @@ import { EtlError } from '../domain/errors.js';
 
 export type { Logger };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * json: pino's JSON lines, for log collectors. plain: one line per record for humans and files.
  * pretty: plain with the level in colour, for terminals.
  */
-export const LOG_FORMATS = ['pretty', 'plain', 'json'] as const;
+const LOG_FORMATS = ['pretty', 'plain', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface LoggerOptions {

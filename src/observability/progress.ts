@@ -103,7 +103,7 @@ function etaText(eta: number | null): string {
 }
 
 /** `instances 120/200 | failed 2 | skipped 0 | 3.4 inst/s | ETA 0:00:23` */
-export function formatProgress(snapshot: Snapshot): string {
+function formatProgress(snapshot: Snapshot): string {
   return `instances ${snapshot.done}/${snapshot.total} | failed ${snapshot.failed} | skipped ${snapshot.skipped} | ${rateText(snapshot.rate)} inst/s | ETA ${etaText(snapshot.eta)}`;
 }
 

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import { LOCAL_TEMP_DIR, openLocalStore, tempFileName } from '../../../src/load/local-store.js';
 import { CONTENT_TYPES } from '../../../src/load/object-keys.js';
-import type { ObjectStore } from '../../../src/load/object-store.js';
+import type { ObjectStore, PutOutcome } from '../../../src/load/object-store.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const md5 = (text: string) => createHash('md5').update(text).digest('base64');
@@ -113,7 +113,8 @@ describe('create', () => {
       store.create(key, bytes('same'), CONTENT_TYPES.dicom),
       store.create(key, bytes('same'), CONTENT_TYPES.dicom),
     ]);
-    expect(results.map((result) => result.outcome).sort()).toEqual(['already-present', 'created']);
+    const expected: PutOutcome[] = ['already-present', 'created'];
+    expect(results.map((result) => result.outcome).sort()).toEqual(expected);
     expect(await tempFiles()).toEqual([]);
   });
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
-import { checkInstanceId, checkObjectKey, datasetKeys } from '../../../src/load/object-keys.js';
+import {
+  checkInstanceId,
+  checkObjectKey,
+  datasetKeys,
+  type DatasetObjectKey,
+} from '../../../src/load/object-keys.js';
 
 function thrown(fn: () => unknown): EtlError {
   try {
@@ -15,10 +20,11 @@ function thrown(fn: () => unknown): EtlError {
 describe('datasetKeys', () => {
   it('gives relative and full keys in the original layout', () => {
     const keys = datasetKeys('eden-dataset-vlms/sample-test');
-    expect(keys.dicom('123')).toEqual({
+    const dicom: DatasetObjectKey = {
       relative: 'dicom-files/123.dcm',
       full: 'eden-dataset-vlms/sample-test/dicom-files/123.dcm',
-    });
+    };
+    expect(keys.dicom('123')).toEqual(dicom);
     expect(keys.jpeg('1.2.840.1')).toEqual({
       relative: 'images-jpg/1.2.840.1.jpg',
       full: 'eden-dataset-vlms/sample-test/images-jpg/1.2.840.1.jpg',

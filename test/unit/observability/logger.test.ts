@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
-import { createLogger, type LogFormat } from '../../../src/observability/logger.js';
+import { createLogger, type LogFormat, type LogLevel } from '../../../src/observability/logger.js';
 
-function capture(format: LogFormat, level: 'info' | 'debug' = 'info') {
+function capture(format: LogFormat, level: LogLevel = 'info') {
   const stream = new PassThrough();
   const chunks: string[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
@@ -79,7 +79,9 @@ describe('createLogger', () => {
   });
 
   it('rejects an unknown level or format, naming it', () => {
-    expect(() => createLogger({ level: 'verbose' as 'info', format: 'json' })).toThrow(/"verbose"/);
+    expect(() => createLogger({ level: 'verbose' as LogLevel, format: 'json' })).toThrow(
+      /"verbose"/,
+    );
     expect(() => createLogger({ level: 'info', format: 'xml' as 'json' })).toThrow(/"xml"/);
   });
 });

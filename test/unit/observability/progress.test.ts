@@ -5,6 +5,7 @@ import {
   createProgress,
   etaSeconds,
   RATE_WINDOW_MS,
+  type ProgressCounts,
   SlidingRate,
 } from '../../../src/observability/progress.js';
 
@@ -97,7 +98,8 @@ describe('createProgress without a TTY', () => {
     );
     advance(5000);
     expect(lines()).toHaveLength(2);
-    progress.update({ done: 200, failed: 2, skipped: 0, bytes: 9000 });
+    const final: ProgressCounts = { done: 200, failed: 2, skipped: 0, bytes: 9000 };
+    progress.update(final);
     progress.stop();
     progress.stop();
     expect(lines()).toHaveLength(3);

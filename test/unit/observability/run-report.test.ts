@@ -4,7 +4,11 @@ import {
   formatClock,
   formatDuration,
 } from '../../../src/observability/human-units.js';
-import { formatRunReport, type RunReport } from '../../../src/observability/run-report.js';
+import {
+  formatRunReport,
+  type RunReport,
+  type RunSummary,
+} from '../../../src/observability/run-report.js';
 
 describe('durations and sizes', () => {
   it.each([
@@ -119,21 +123,19 @@ describe('formatRunReport', () => {
   });
 
   it('leaves out failures when there are none', () => {
-    const report = formatRunReport({
-      extraction,
-      summary: {
-        timings: { planSeconds: 1, processSeconds: 0, finalizeSeconds: 1, totalSeconds: 2 },
-        totalRecords: 0,
-        delivered: 0,
-        failed: 0,
-        skipped: 0,
-        alreadyPresent: 0,
-        dicomBytes: 0,
-        jpegBytes: 0,
-        failuresByCode: {},
-        failuresCsv: 'file:///out/failures.csv',
-      },
-    });
+    const summary: RunSummary = {
+      timings: { planSeconds: 1, processSeconds: 0, finalizeSeconds: 1, totalSeconds: 2 },
+      totalRecords: 0,
+      delivered: 0,
+      failed: 0,
+      skipped: 0,
+      alreadyPresent: 0,
+      dicomBytes: 0,
+      jpegBytes: 0,
+      failuresByCode: {},
+      failuresCsv: 'file:///out/failures.csv',
+    };
+    const report = formatRunReport({ extraction, summary });
     expect(report).not.toContain('Failures');
     expect(report).toContain('Throughput: n/a (no processing time)');
   });
