@@ -105,6 +105,22 @@ async function digestFile<D extends Digest>(
   return result as { size: number } & Record<D, string>;
 }
 
+/**
+ * Makes a new directory entry durable. Without it a power cut could lose an object the ledger
+ * already records as delivered, and a resumed run would not write it again.
+ */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems (network mounts) cannot fsync a directory; they order metadata themselves.
+    if (errnoOf(error) !== 'EINVAL') throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
 class LocalStore implements ObjectStore {
   readonly displayUrl: string;
   private readonly tempDir: string;
@@ -130,6 +146,7 @@ class LocalStore implements ObjectStore {
           try {
             // link() fails if the name exists, so of two concurrent writers exactly one wins.
             await link(temp, path);
+            await syncDirectory(dirname(path));
             return { ...wanted, outcome: 'created' };
           } catch (error) {
             if (errnoOf(error) === 'ENOENT') {
@@ -169,6 +186,7 @@ class LocalStore implements ObjectStore {
           await this.ensureParent(key, path);
           try {
             await rename(temp, path);
+            await syncDirectory(dirname(path));
             return { ...wanted, outcome: 'created' };
           } catch (error) {
             if (errnoOf(error) !== 'ENOENT' || attempt === MAX_ATTEMPTS) throw error;
