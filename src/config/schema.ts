@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { LOG_LEVELS } from '../observability/logger.js';
 
 /**
  * Every configuration key, in one table: its validation, where it may come from and its
@@ -29,7 +30,6 @@ const booleanText = z
   .transform((value) =>
     typeof value === 'boolean' ? value : ['true', '1', 'yes', 'on'].includes(value),
   );
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 export const CONFIG_KEYS = {
   source: {

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EtlError } from '../domain/errors.js';
+import { isProcessAlive } from '../os/process-alive.js';
 import { checkObjectKey } from './object-keys.js';
 import {
   describeBytes,
@@ -70,16 +71,6 @@ function storeFailed(key: string, action: string, error: unknown, code = errnoOf
     retryable: permanentHint === undefined,
     cause: error,
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user; it may still be writing.
-    return errnoOf(error) === 'EPERM';
-  }
 }
 
 // Encoded the way StoredObject reports them (GCS's MD5 form, hex SHA-256).
@@ -323,7 +314,7 @@ class LocalStore implements ObjectStore {
       const groups = TEMP_NAME.exec(name)?.groups;
       if (groups === undefined || groups.host !== HOST) continue;
       const pid = Number(groups.pid);
-      if (pid === process.pid || isAlive(pid)) continue;
+      if (pid === process.pid || isProcessAlive(pid)) continue;
       try {
         await unlink(join(this.tempDir, name));
       } catch (error) {

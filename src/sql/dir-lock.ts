@@ -1,22 +1,13 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtlError } from '../domain/errors.js';
+import { isProcessAlive } from '../os/process-alive.js';
 
 export interface DirLock {
   release(): Promise<void>;
 }
 
 const LOCK_FILE = 'eden.lock';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else; it still holds the lock.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes an exclusive lock on `dir` by creating `dir/eden.lock` with our pid. A lock left by a
@@ -33,7 +24,7 @@ export async function acquireDirLock(dir: string, purpose: string): Promise<DirL
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder !== process.pid && isProcessAlive(holder)) {
         throw new EtlError('STATE_LOCKED', `${purpose} is in use by process ${holder}`, {
           subject: dir,
           hint: 'wait for that run to finish, or stop it, then try again',
