@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describeConfig, loadConfig, type LoadOptions } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { ERROR_CODES, EtlError } from '../domain/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { RunStopped } from '../queue/limiter.js';
@@ -22,9 +23,9 @@ function resolveConfig(options: Record<string, unknown>, extra: Partial<LoadOpti
   });
 }
 
-function loggerFor(config: { logLevel: string; logFormat: 'plain' | 'json' }): Logger {
+function loggerFor(config: Config): Logger {
   const format = config.logFormat === 'json' ? 'json' : process.stderr.isTTY ? 'pretty' : 'plain';
-  return createLogger({ level: config.logLevel as 'info', format });
+  return createLogger({ level: config.logLevel, format });
 }
 
 /**

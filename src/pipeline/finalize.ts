@@ -35,7 +35,7 @@ export async function finalizeRun(
     startedAt: stamped.createdAt,
     finishedAt: stamped.finishedAt ?? stamped.createdAt,
     source: spec.source,
-    destination: store.displayUrl,
+    destination: keys.prefix === '' ? spec.destination : `${spec.destination}/${keys.prefix}`,
     query: { name: spec.query.name, sha256: spec.query.sha256, text: spec.query.text },
     parameters: {
       studies: spec.queryParameters.studies,

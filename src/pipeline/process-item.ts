@@ -27,7 +27,11 @@ function stopsTheRun(error: EtlError): boolean {
   );
 }
 
-export type ItemResult = 'delivered' | 'failed';
+export interface ItemResult {
+  status: 'delivered' | 'failed';
+  /** Bytes of the objects stored for the instance (written or found already there). */
+  bytes: number;
+}
 
 /**
  * Fetch → render → store → record, for one instance. Instance failures are recorded in the
@@ -66,7 +70,7 @@ export async function processItem(
         recipe: rendered.image.recipe,
         error: null,
       });
-      return 'delivered';
+      return { status: 'delivered', bytes: dicom.size + jpeg.size };
     } catch (thrown) {
       const error = asEtlError(thrown, 'INTERNAL', subject);
       const located =
@@ -97,7 +101,7 @@ export async function processItem(
         recipe: null,
         error: located,
       });
-      return 'failed';
+      return { status: 'failed', bytes: dicom?.size ?? 0 };
     }
   }
 }

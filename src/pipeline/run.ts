@@ -9,7 +9,7 @@ import type { PipelineContext } from './context.js';
 import { finalizeRun } from './finalize.js';
 import { planRun } from './plan.js';
 import { processBatch } from './process-batch.js';
-import type { RetryPolicy } from './process-item.js';
+import type { ItemResult, RetryPolicy } from './process-item.js';
 import type { RunSpec } from './run-spec.js';
 
 export interface RunRequest {
@@ -24,7 +24,7 @@ export interface RunRequest {
   /** Called when planning is done, with the counts the run starts from. */
   onStart?: (run: RunRecord, counts: RunCounts) => void;
   /** Called after each instance settles. */
-  onItem?: (result: 'delivered' | 'failed') => void;
+  onItem?: (result: ItemResult) => void;
 }
 
 export interface RunResult {
