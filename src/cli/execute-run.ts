@@ -6,7 +6,7 @@ import { Ledger, type RunCounts, type RunRecord } from '../ledger/ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { createProgress, type Progress } from '../observability/progress.js';
 import { redactUrl } from '../observability/redact.js';
-import { formatRunReport, type ExtractionStatistics } from '../observability/run-report.js';
+import { formatExtractionStatistics, formatRunSummary } from '../observability/run-report.js';
 import { LOCAL_RETRY_POLICY } from '../pipeline/process-item.js';
 import { runPipeline } from '../pipeline/run.js';
 import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
@@ -64,7 +64,10 @@ async function findResumable(ledger: Ledger, resume: string | true): Promise<Run
   return run;
 }
 
-function progressCounts(before: RunCounts, done: { delivered: number; failed: number; bytes: number }) {
+function progressCounts(
+  before: RunCounts,
+  done: { delivered: number; failed: number; bytes: number },
+) {
   const skipped = before.delivered + before.failed;
   return {
     done: skipped + done.delivered + done.failed,
@@ -95,7 +98,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
     try {
       const done = { delivered: 0, failed: 0, bytes: 0 };
       let before: RunCounts | null = null;
-      let extraction: ExtractionStatistics | null = null;
+      let started = false;
       const result = await runPipeline(runtime.context, {
         runId,
         spec,
@@ -106,7 +109,8 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
         signal: invocation.signal,
         onStart: (run, counts) => {
           before = counts;
-          extraction = {
+          started = true;
+          const extraction = {
             runId: run.runId,
             resumed: counts.delivered + counts.failed > 0,
             totalRecords: counts.total,
@@ -115,7 +119,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
             batchSize: run.spec.batchSize,
             concurrency: config.concurrency,
           };
-          out.write(formatRunReport({ extraction }));
+          out.write(formatExtractionStatistics(extraction));
           if (config.progress !== 'off') {
             const tty =
               config.progress === 'bar' ||
@@ -136,29 +140,26 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
           `Run ${result.run.runId} is already complete (finished ${result.run.finishedAt ?? '?'}): ` +
             `${result.counts.delivered} delivered, ${result.counts.failed} failed. Nothing to upload.\n`,
         );
-      } else if (extraction !== null) {
+      } else if (started) {
         const startCounts = before ?? result.counts;
         const s = (ms: number) => ms / 1000;
         out.write(
-          formatRunReport({
-            extraction,
-            summary: {
-              timings: {
-                planSeconds: s(result.timings.planMs),
-                processSeconds: s(result.timings.processMs),
-                finalizeSeconds: s(result.timings.finalizeMs),
-                totalSeconds: s(result.timings.totalMs),
-              },
-              totalRecords: result.counts.total,
-              delivered: result.counts.delivered - startCounts.delivered,
-              failed: result.counts.failed - startCounts.failed,
-              skipped: startCounts.delivered + startCounts.failed,
-              alreadyPresent: result.counts.alreadyPresent,
-              dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
-              jpegBytes: result.counts.jpegBytes - startCounts.jpegBytes,
-              failuresByCode: result.counts.failuresByCode,
-              failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
+          formatRunSummary({
+            timings: {
+              planSeconds: s(result.timings.planMs),
+              processSeconds: s(result.timings.processMs),
+              finalizeSeconds: s(result.timings.finalizeMs),
+              totalSeconds: s(result.timings.totalMs),
             },
+            totalRecords: result.counts.total,
+            delivered: result.counts.delivered - startCounts.delivered,
+            failed: result.counts.failed - startCounts.failed,
+            skipped: startCounts.delivered + startCounts.failed,
+            alreadyPresent: result.counts.alreadyPresent,
+            dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
+            jpegBytes: result.counts.jpegBytes - startCounts.jpegBytes,
+            failuresByCode: result.counts.failuresByCode,
+            failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
           }),
         );
       }
@@ -166,7 +167,10 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
     } catch (error) {
       (progress as Progress | null)?.stop();
       if (error instanceof RunStopped) {
-        logger.warn({ runId }, 'stopped: run the same command again (or `eden-etl run --resume`) to continue');
+        logger.warn(
+          { runId },
+          'stopped: run the same command again (or `eden-etl run --resume`) to continue',
+        );
       }
       throw error;
     } finally {

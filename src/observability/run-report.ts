@@ -46,12 +46,6 @@ export interface RunSummary {
   failuresCsv: string | null;
 }
 
-export interface RunReport {
-  extraction: ExtractionStatistics;
-  /** Absent while the run is starting: the report is then the first block only. */
-  summary?: RunSummary;
-}
-
 const RULE = '='.repeat(70);
 
 function extractionBlock(stats: ExtractionStatistics): string[] {
@@ -115,8 +109,12 @@ function summaryBlocks(summary: RunSummary): string[] {
   return lines;
 }
 
-export function formatRunReport(report: RunReport): string {
-  const lines = extractionBlock(report.extraction);
-  if (report.summary !== undefined) lines.push('', ...summaryBlocks(report.summary));
-  return `${lines.join('\n')}\n`;
+/** The block printed once the selection is planned, before any instance is processed. */
+export function formatExtractionStatistics(stats: ExtractionStatistics): string {
+  return `${extractionBlock(stats).join('\n')}\n`;
+}
+
+/** The blocks printed when the run is over, under the original's completion heading. */
+export function formatRunSummary(summary: RunSummary): string {
+  return `${[RULE, 'EXTRACTION AND UPLOAD COMPLETE', ...summaryBlocks(summary)].join('\n')}\n`;
 }

@@ -107,7 +107,7 @@ describe('eden-etl demo (the README quick start)', () => {
     const overlap = await runCli(['demo', '--studies', '3', '--seed', 'other'], dir);
     expect(overlap.code).toBe(0);
     const rows = csvObjects(await readFile(join(dataset(), 'dicom-reports-extracted-sample.csv'), 'utf8'));
-    expect(overlap.stdout).toContain(`Already present in the destination: ${rows.length * 2}`);
+    expect(overlap.stdout).toContain(`Already present: ${rows.length * 2}`);
     const after = await fileIdentities(dataset());
     for (const [file, identity] of before) {
       if (file.startsWith('dicom-files/') || file.startsWith('images-jpg/')) {

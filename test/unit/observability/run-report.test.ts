@@ -5,8 +5,9 @@ import {
   formatDuration,
 } from '../../../src/observability/human-units.js';
 import {
-  formatRunReport,
-  type RunReport,
+  formatExtractionStatistics,
+  formatRunSummary,
+  type ExtractionStatistics,
   type RunSummary,
 } from '../../../src/observability/run-report.js';
 
@@ -37,7 +38,7 @@ describe('durations and sizes', () => {
   });
 });
 
-const extraction: RunReport['extraction'] = {
+const extraction: ExtractionStatistics = {
   runId: 'run-1',
   resumed: false,
   totalRecords: 200,
@@ -49,9 +50,9 @@ const extraction: RunReport['extraction'] = {
 
 const RULE = '='.repeat(70);
 
-describe('formatRunReport', () => {
+describe('run report', () => {
   it('prints the extraction block alone while the run starts', () => {
-    const report = formatRunReport({ extraction });
+    const report = formatExtractionStatistics(extraction);
     expect(report).toBe(
       [
         RULE,
@@ -71,28 +72,25 @@ describe('formatRunReport', () => {
   });
 
   it('adds timing and statistics summaries at the end', () => {
-    const report = formatRunReport({
-      extraction: { ...extraction, resumed: true },
-      summary: {
-        timings: {
-          planSeconds: 0.19,
-          processSeconds: 45.23,
-          finalizeSeconds: 12.06,
-          totalSeconds: 57.48,
-        },
-        totalRecords: 200,
-        delivered: 150,
-        failed: 3,
-        skipped: 47,
-        alreadyPresent: 5,
-        dicomBytes: 50_000_000,
-        jpegBytes: 5_000_000,
-        failuresByCode: { DICOM_INVALID: 1, FILE_MISSING: 2 },
-        failuresCsv: 'file:///out/failures.csv',
+    const report = formatRunSummary({
+      timings: {
+        planSeconds: 0.19,
+        processSeconds: 45.23,
+        finalizeSeconds: 12.06,
+        totalSeconds: 57.48,
       },
+      totalRecords: 200,
+      delivered: 150,
+      failed: 3,
+      skipped: 47,
+      alreadyPresent: 5,
+      dicomBytes: 50_000_000,
+      jpegBytes: 5_000_000,
+      failuresByCode: { DICOM_INVALID: 1, FILE_MISSING: 2 },
+      failuresCsv: 'file:///out/failures.csv',
     });
     const lines = report.split('\n');
-    expect(lines).toContain('Run: resumed');
+    expect(lines).toContain('EXTRACTION AND UPLOAD COMPLETE');
     for (const line of [
       'TIMING SUMMARY:',
       '  Plan: 0:00:00 (0.19s)',
@@ -118,7 +116,7 @@ describe('formatRunReport', () => {
     expect(lines.indexOf('    FILE_MISSING: 2 (DICOM file not found)')).toBeLessThan(
       lines.indexOf('    DICOM_INVALID: 1 (DICOM file malformed)'),
     );
-    expect(lines.filter((line) => line === RULE)).toHaveLength(5);
+    expect(lines.filter((line) => line === RULE)).toHaveLength(3);
     expect(lines.every((line) => line.length <= 70)).toBe(true);
   });
 
@@ -135,7 +133,7 @@ describe('formatRunReport', () => {
       failuresByCode: {},
       failuresCsv: 'file:///out/failures.csv',
     };
-    const report = formatRunReport({ extraction, summary });
+    const report = formatRunSummary(summary);
     expect(report).not.toContain('Failures');
     expect(report).toContain('Throughput: n/a (no processing time)');
   });
