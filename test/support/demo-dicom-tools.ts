@@ -17,7 +17,7 @@ export interface ToolResult {
 /** dcmdump exits 0 on a readable file but still reports doubtful encodings as W:/E: lines. */
 export async function dcmdumpCheck(path: string): Promise<ToolResult> {
   try {
-    const { stderr } = await run('dcmdump', ['-q', '+L', path], { maxBuffer: 64 << 20 });
+    const { stderr } = await run('dcmdump', ['-q', path], { maxBuffer: 64 << 20 });
     const problems = stderr
       .split('\n')
       .filter((line) => /^(W|E|F):/.test(line))
@@ -31,11 +31,25 @@ export async function dcmdumpCheck(path: string): Promise<ToolResult> {
 
 /** Every warning becomes an error, so a file pydicom merely tolerates fails the check. */
 const PYDICOM_SCRIPT = `
-import sys, pydicom
+import json, sys, pydicom
 for path in sys.argv[1:]:
     ds = pydicom.dcmread(path)
     pixels = ds.pixel_array
-    print(path, ds.SOPClassUID, pixels.shape, pixels.dtype, int(pixels.min()), int(pixels.max()))
+    print(json.dumps({
+        "path": path,
+        "transferSyntax": str(ds.file_meta.TransferSyntaxUID),
+        "sopClassUid": str(ds.SOPClassUID),
+        "photometric": str(ds.PhotometricInterpretation),
+        "bitsStored": int(ds.BitsStored),
+        "pixelRepresentation": int(ds.PixelRepresentation),
+        "windowCenter": [float(v) for v in ds.WindowCenter] if "WindowCenter" in ds and ds["WindowCenter"].VM > 1 else ([float(ds.WindowCenter)] if "WindowCenter" in ds else None),
+        "rescale": "RescaleSlope" in ds,
+        "paddingValue": int(ds.PixelPaddingValue) if "PixelPaddingValue" in ds else None,
+        "shape": list(pixels.shape),
+        "dtype": str(pixels.dtype),
+        "min": int(pixels.min()),
+        "max": int(pixels.max()),
+    }))
 `;
 
 let pythonWithPydicom: Promise<string> | undefined;
@@ -63,7 +77,16 @@ function findPython(): Promise<string> {
 
 export interface PydicomImage {
   path: string;
-  shape: string;
+  transferSyntax: string;
+  sopClassUid: string;
+  photometric: string;
+  bitsStored: number;
+  pixelRepresentation: number;
+  /** null when the file has no VOI window. */
+  windowCenter: number[] | null;
+  rescale: boolean;
+  paddingValue: number | null;
+  shape: number[];
   dtype: string;
   min: number;
   max: number;
@@ -81,17 +104,7 @@ export async function pydicomCheck(
     const images = stdout
       .trim()
       .split('\n')
-      .map((line) => {
-        const match = /^(\S+) \S+ (\(.*\)) (\w+) (-?\d+) (-?\d+)$/.exec(line);
-        if (match === null) throw new Error(`unexpected pydicom output line: ${line}`);
-        return {
-          path: match[1] as string,
-          shape: match[2] as string,
-          dtype: match[3] as string,
-          min: Number(match[4]),
-          max: Number(match[5]),
-        };
-      });
+      .map((line) => JSON.parse(line) as PydicomImage);
     return { ok: stderr.trim() === '', problems: stderr.trim(), images };
   } catch (error) {
     const failure = error as { stderr?: string; message: string };

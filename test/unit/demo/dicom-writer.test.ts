@@ -8,6 +8,7 @@ import {
   TRANSFER_SYNTAX_UID,
   writePart10,
   type DicomElement,
+  type DicomVR,
   type TransferSyntax,
 } from '../../../src/demo/dicom-writer.js';
 import { dcmdumpCheck, pydicomCheck } from '../../support/demo-dicom-tools.js';
@@ -114,10 +115,10 @@ describe('writePart10', () => {
     const python = await pydicomCheck([path]);
     expect(python.problems).toBe('');
     const expected = pixels(kind);
-    expect(python.images).toEqual([
+    expect(python.images).toMatchObject([
       {
         path,
-        shape: `(${ROWS}, ${COLUMNS})`,
+        shape: [ROWS, COLUMNS],
         dtype: { unsigned16: 'uint16', signed16: 'int16', unsigned8: 'uint8' }[kind],
         min: Math.min(...expected),
         max: Math.max(...expected),
@@ -175,6 +176,36 @@ describe('writePart10', () => {
     expect(bytes.includes(Buffer.from('2.25.4211\0', 'latin1'))).toBe(true);
     expect(bytes.includes(Buffer.from('ABC ', 'latin1'))).toBe(true);
     expect(bytes.length % 2).toBe(0);
+  });
+
+  it('pads every odd-length value to an even length, NUL for UI and space otherwise', () => {
+    const odd: [DicomVR, string | number][] = [
+      ['AE', 'PACS1'],
+      ['CS', 'LAT'],
+      ['DS', 0.5],
+      ['IS', 123],
+      ['LO', 'abc'],
+      ['PN', 'A^B'],
+      ['SH', 'xyz'],
+      ['UI', '1.2.3'],
+      ['LT', 'a\\b'],
+    ];
+    for (const [vr, value] of odd) {
+      const bytes = Buffer.from(
+        writePart10({
+          sopClassUid: SECONDARY_CAPTURE,
+          sopInstanceUid: '2.25.4211',
+          transferSyntax: 'implicit-le',
+          elements: [{ tag: 0x00091010, vr, value }],
+        }),
+      );
+      // Implicit VR: tag (4 bytes), length (4 bytes), value; this element is the last one.
+      const at = bytes.lastIndexOf(Buffer.from([0x09, 0x00, 0x10, 0x10]));
+      const length = bytes.readUInt32LE(at + 4);
+      expect(length % 2, vr).toBe(0);
+      expect(bytes.length - at - 8, vr).toBe(length);
+      expect(bytes[bytes.length - 1], vr).toBe(vr === 'UI' ? 0 : 0x20);
+    }
   });
 
   const rejected: [string, DicomElement[], RegExp][] = [
