@@ -23,7 +23,11 @@ interface Measurement {
   peakRssMiB: number | null;
 }
 
-function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd,
@@ -40,7 +44,8 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
 
 function number(pattern: RegExp, text: string, what: string): number {
   const match = pattern.exec(text);
-  if (match?.[1] === undefined) throw new Error(`bench: could not read ${what} from the run's report`);
+  if (match?.[1] === undefined)
+    throw new Error(`bench: could not read ${what} from the run's report`);
   return Number(match[1]);
 }
 
@@ -86,7 +91,10 @@ const median = (values: number[]): number => {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { studies: { type: 'string', default: '8,200' }, repeat: { type: 'string', default: '3' } },
+    options: {
+      studies: { type: 'string', default: '8,200' },
+      repeat: { type: 'string', default: '3' },
+    },
   });
   const sizes = values.studies.split(',').map(Number);
   const repeat = Number(values.repeat);
@@ -97,15 +105,28 @@ async function main(): Promise<void> {
     `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; ` +
       `median of ${repeat} run(s) per size; peak RSS from ${existsSync(TIME) ? TIME + ' -v' : 'n/a (install GNU time)'}\n\n`,
   );
-  process.stdout.write('studies | instances | inst/s (process) | MB/s (DICOM) | wall s | peak RSS MiB\n');
-  process.stdout.write('--------|-----------|------------------|--------------|--------|-------------\n');
+  process.stdout.write(
+    'studies | instances | inst/s (process) | MB/s (DICOM) | wall s | peak RSS MiB\n',
+  );
+  process.stdout.write(
+    '--------|-----------|------------------|--------------|--------|-------------\n',
+  );
   for (const studies of sizes) {
     const cwd = await mkdtemp(join(tmpdir(), `eden-bench-${studies}-`));
     try {
       // The demo generates the PACS (untimed) and its own run warms the file cache.
       const setup = await run(
         process.execPath,
-        [CLI, 'demo', '--studies', String(studies), '--sample-pacs-dir', 'pacs', '--dest', 'warmup'],
+        [
+          CLI,
+          'demo',
+          '--studies',
+          String(studies),
+          '--sample-pacs-dir',
+          'pacs',
+          '--dest',
+          'warmup',
+        ],
         cwd,
       );
       if (setup.code !== 0) throw new Error(`bench: setup failed:\n${setup.stderr.slice(-2000)}`);
@@ -120,7 +141,9 @@ async function main(): Promise<void> {
       const rss = runs.map((m) => m.peakRssMiB).filter((value): value is number => value !== null);
       process.stdout.write(
         `${String(studies).padStart(7)} | ${String(instances).padStart(9)} | ${median(rates).toFixed(2).padStart(16)} | ` +
-          `${median(mbps).toFixed(1).padStart(12)} | ${median(runs.map((m) => m.wallSeconds)).toFixed(1).padStart(6)} | ` +
+          `${median(mbps).toFixed(1).padStart(12)} | ${median(runs.map((m) => m.wallSeconds))
+            .toFixed(1)
+            .padStart(6)} | ` +
           `${rss.length === 0 ? 'n/a' : median(rss).toFixed(0).padStart(11)}\n`,
       );
     } finally {

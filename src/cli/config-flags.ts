@@ -12,7 +12,8 @@ export function addConfigFlags(command: Command, omit: readonly ConfigKey[] = []
     const spec = SPECS[key];
     if (spec.flag === undefined || omit.includes(key)) continue;
     const isSwitch = spec.expected === 'true or false';
-    const defaultNote = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    const defaultNote =
+      spec.default === undefined ? '' : ` (default: ${JSON.stringify(spec.default)})`;
     command.option(isSwitch ? spec.flag : `${spec.flag} <value>`, `${spec.doc}${defaultNote}`);
   }
   return command.option('--env-file <path>', 'Read variables from this file', '.env');

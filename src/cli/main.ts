@@ -38,7 +38,9 @@ function stopSignal(logger: Logger): AbortSignal {
   const onSignal = (signal: NodeJS.Signals) => {
     count += 1;
     if (count === 1) {
-      logger.warn(`${signal}: finishing the instances in flight, then stopping (again to stop now)`);
+      logger.warn(
+        `${signal}: finishing the instances in flight, then stopping (again to stop now)`,
+      );
       controller.abort();
     } else {
       process.exit(EXIT_STOPPED);
@@ -50,8 +52,8 @@ function stopSignal(logger: Logger): AbortSignal {
 }
 
 function resumeOption(value: unknown): string | true | undefined {
-  if (value === undefined || value === false) return undefined;
-  return value === true ? true : String(value);
+  if (value === true) return true;
+  return typeof value === 'string' ? value : undefined;
 }
 
 const program = new Command()
@@ -125,7 +127,9 @@ addConfigFlags(
 addConfigFlags(
   program
     .command('config')
-    .description('Print the resolved configuration (secrets redacted) and where each value came from.'),
+    .description(
+      'Print the resolved configuration (secrets redacted) and where each value came from.',
+    ),
 ).action((options: Record<string, unknown>) => {
   const rows = describeConfig(resolveConfig(options));
   const width = Math.max(...rows.map((row) => row.key.length));
@@ -149,7 +153,8 @@ try {
   } else if (error instanceof RunStopped) {
     process.exitCode = EXIT_STOPPED;
   } else {
-    const line = error instanceof EtlError ? error.oneLine() : (error as Error).stack ?? String(error);
+    const line =
+      error instanceof EtlError ? error.oneLine() : ((error as Error).stack ?? String(error));
     process.stderr.write(`eden-etl: ${line}\n`);
     process.exitCode = exitCodeOf(error);
   }

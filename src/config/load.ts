@@ -5,7 +5,7 @@ import { redactUrl } from '../observability/redact.js';
 import { CONFIG_KEYS, type Config, type ConfigKey, type KeySpec } from './schema.js';
 
 /** Where a resolved value came from, e.g. `--studies`, `env SOURCE_DATABASE_URL`, `default`. */
-export type Origins = Readonly<Record<ConfigKey, string>>;
+type Origins = Readonly<Record<ConfigKey, string>>;
 
 export interface ResolvedConfig {
   config: Config;
@@ -87,29 +87,32 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
     });
   }
 
-  if (parsed.source === undefined && parsed.sourceDatabaseName !== undefined) {
-    parsed.source = sourceUrlFromParts(parsed);
+  const config = parsed as { -readonly [K in ConfigKey]: Config[K] };
+  if (config.source === undefined && config.sourceDatabaseName !== undefined) {
+    config.source = sourceUrlFromParts(config);
     origins.source = 'env SOURCE_DATABASE_*';
   }
-  if (parsed.dest === undefined && parsed.gcsBucketName !== undefined) {
-    parsed.dest = `gs://${String(parsed.gcsBucketName)}`;
+  if (config.dest === undefined && config.gcsBucketName !== undefined) {
+    config.dest = `gs://${config.gcsBucketName}`;
     origins.dest = 'env GCS_BUCKET_NAME';
   }
-  return { config: Object.freeze(parsed) as Config, origins: Object.freeze(origins) };
+  return { config: Object.freeze(config), origins: Object.freeze(origins) };
 }
 
-function sourceUrlFromParts(parts: Partial<Record<ConfigKey, unknown>>): string {
+function sourceUrlFromParts(parts: Config): string {
   const url = new URL('postgres://localhost');
-  url.hostname = String(parts.sourceDatabaseHost);
+  url.hostname = parts.sourceDatabaseHost ?? 'localhost';
   url.port = String(parts.sourceDatabasePort);
-  url.pathname = `/${encodeURIComponent(String(parts.sourceDatabaseName))}`;
-  if (parts.sourceDatabaseUser !== undefined) url.username = String(parts.sourceDatabaseUser);
-  if (parts.sourceDatabasePass !== undefined) url.password = String(parts.sourceDatabasePass);
+  url.pathname = `/${encodeURIComponent(parts.sourceDatabaseName ?? '')}`;
+  if (parts.sourceDatabaseUser !== undefined) url.username = parts.sourceDatabaseUser;
+  if (parts.sourceDatabasePass !== undefined) url.password = parts.sourceDatabasePass;
   return url.toString();
 }
 
 /** The configuration as `eden-etl config` shows it: every key, its origin, secrets redacted. */
-export function describeConfig(resolved: ResolvedConfig): { key: string; value: string; origin: string }[] {
+export function describeConfig(
+  resolved: ResolvedConfig,
+): { key: string; value: string; origin: string }[] {
   return KEYS.map((key) => {
     const value = resolved.config[key];
     const spec = SPECS[key];

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { EtlError } from '../domain/errors.js';
 
 /** Where an instance's DICOM file is, as the selection gave it. */
-export interface FetchTarget {
+interface FetchTarget {
   instanceId: string;
   fileUrl: string | null;
   filePath: string | null;
@@ -47,11 +47,15 @@ function locate(target: FetchTarget, filesRoot: string | undefined): string {
   if (target.filePath !== null) {
     if (isAbsolute(target.filePath)) return target.filePath;
     if (filesRoot !== undefined) return resolve(filesRoot, target.filePath);
-    throw new EtlError('FETCH_FAILED', `file_url is empty and file_path "${target.filePath}" is relative`, {
-      subject,
-      retryable: false,
-      hint: 'give --files-root, the directory that file_path is relative to',
-    });
+    throw new EtlError(
+      'FETCH_FAILED',
+      `file_url is empty and file_path "${target.filePath}" is relative`,
+      {
+        subject,
+        retryable: false,
+        hint: 'give --files-root, the directory that file_path is relative to',
+      },
+    );
   }
   throw new EtlError('FETCH_FAILED', 'the selection gives neither file_url nor file_path', {
     subject,
@@ -73,7 +77,10 @@ export function createFileFetcher(options: FileFetcherOptions): Fetcher {
             isFile: stat.isFile(),
           }));
           if (!isFile) {
-            throw new EtlError('FETCH_FAILED', `${path} is not a regular file`, { subject, retryable: false });
+            throw new EtlError('FETCH_FAILED', `${path} is not a regular file`, {
+              subject,
+              retryable: false,
+            });
           }
           if (size > options.maxBytes) {
             throw new EtlError(

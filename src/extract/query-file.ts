@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { EtlError } from '../domain/errors.js';
 
 /** The columns every selection query must return (DESIGN.md, "The query contract"). */
-export const CONTRACT_COLUMNS = [
+const CONTRACT_COLUMNS = [
   'study_id',
   'series_id',
   'series_number',

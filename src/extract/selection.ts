@@ -17,11 +17,16 @@ export interface SelectedInstance {
 type Row = Record<string, unknown>;
 
 const KEY = ['study_id', 'series_id', 'instance_id'] as const;
-const ORDER = 'q.study_id, q.series_id, q.instance_id, q.field_created_at NULLS FIRST, q.report_value';
+const ORDER =
+  'q.study_id, q.series_id, q.instance_id, q.field_created_at NULLS FIRST, q.report_value';
 
 function text(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
-  return String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
+    return String(value);
+  }
+  return JSON.stringify(value);
 }
 
 function optionalInt(value: unknown, column: string, row: Row): number | null {
@@ -41,7 +46,7 @@ function optionalText(value: unknown): string | null {
 
 function timestamp(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  const date = value instanceof Date ? value : new Date(String(value));
+  const date = value instanceof Date ? value : new Date(text(value));
   return Number.isNaN(date.getTime()) ? text(value) : date.toISOString();
 }
 
@@ -121,7 +126,12 @@ export async function readSelection(
       after === null
         ? [...parameters, limit]
         : [...parameters, ...KEY.map((column) => text(after?.[column])), limit];
-    const result = await runPage(source, after === null ? firstPageSql : nextPageSql, params, query);
+    const result = await runPage(
+      source,
+      after === null ? firstPageSql : nextPageSql,
+      params,
+      query,
+    );
     let rows = result.rows;
     const full = rows.length === limit;
     if (full) {
@@ -157,7 +167,11 @@ async function runPage(
     throw new EtlError(
       'SOURCE_QUERY_FAILED',
       `the selection query failed: ${(error as Error).message}`,
-      { subject: query.path, hint: 'run the query by hand against the PACS to see why', cause: error },
+      {
+        subject: query.path,
+        hint: 'run the query by hand against the PACS to see why',
+        cause: error,
+      },
     );
   }
 }

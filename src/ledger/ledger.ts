@@ -7,7 +7,7 @@ import type { RunSpec } from '../pipeline/run-spec.js';
 import { aggregateStudyReport } from '../transform/study-report.js';
 import { LEDGER_SCHEMA } from './schema.js';
 
-export type RunStatus = 'planning' | 'planned' | 'finalized';
+type RunStatus = 'planning' | 'planned' | 'finalized';
 
 export interface RunRecord {
   runId: string;
@@ -92,16 +92,22 @@ export class Ledger {
     try {
       await sql.exec(LEDGER_SCHEMA);
     } catch (error) {
-      throw new EtlError('STATE_UNAVAILABLE', `cannot prepare the run state: ${(error as Error).message}`, {
-        hint: 'check that the state database is writable',
-        cause: error,
-      });
+      throw new EtlError(
+        'STATE_UNAVAILABLE',
+        `cannot prepare the run state: ${(error as Error).message}`,
+        {
+          hint: 'check that the state database is writable',
+          cause: error,
+        },
+      );
     }
     return new Ledger(sql);
   }
 
   async findRun(runId: string): Promise<RunRecord | null> {
-    const { rows } = await this.sql.query<RunRow>('SELECT * FROM eden_runs WHERE run_id = $1', [runId]);
+    const { rows } = await this.sql.query<RunRow>('SELECT * FROM eden_runs WHERE run_id = $1', [
+      runId,
+    ]);
     return rows[0] === undefined ? null : toRun(rows[0]);
   }
 
@@ -120,7 +126,8 @@ export class Ledger {
       [runId, JSON.stringify(spec)],
     );
     const run = await this.findRun(runId);
-    if (run === null) throw new EtlError('INTERNAL', 'run vanished after creation', { subject: runId });
+    if (run === null)
+      throw new EtlError('INTERNAL', 'run vanished after creation', { subject: runId });
     return run;
   }
 

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../load/object-store.js';
 import type { RenderOutcome } from '../transform/render-pool.js';
 
 /** Renders DICOM bytes off the main thread (RenderPool in production). */
-export interface Renderer {
+interface Renderer {
   render(bytes: Uint8Array, options: RenderOptions): Promise<RenderOutcome>;
 }
 

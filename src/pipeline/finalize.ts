@@ -59,7 +59,11 @@ export async function finalizeRun(
   };
   const encoder = new TextEncoder();
   await store.replace(keys.csv.full, encoder.encode(buildDatasetCsv(rows)), CONTENT_TYPES.csv);
-  await store.replace(keys.failures.full, encoder.encode(buildFailuresCsv(rows)), CONTENT_TYPES.csv);
+  await store.replace(
+    keys.failures.full,
+    encoder.encode(buildFailuresCsv(rows)),
+    CONTENT_TYPES.csv,
+  );
   // The card goes last: its presence says the dataset beside it is complete.
   await store.replace(
     keys.readme.full,

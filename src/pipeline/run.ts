@@ -66,10 +66,19 @@ export async function runPipeline(ctx: PipelineContext, request: RunRequest): Pr
   }
 
   if (run === null || run.status === 'planning') {
-    ctx.logger.info({ runId: request.runId }, resumed ? 'planning again (interrupted)' : 'planning');
+    ctx.logger.info(
+      { runId: request.runId },
+      resumed ? 'planning again (interrupted)' : 'planning',
+    );
     const source = await request.openSource();
     try {
-      run = await planRun(ctx.ledger, source, request.runId, request.spec, storedQuery(request.spec));
+      run = await planRun(
+        ctx.ledger,
+        source,
+        request.runId,
+        request.spec,
+        storedQuery(request.spec),
+      );
     } finally {
       await source.close();
     }

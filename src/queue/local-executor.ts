@@ -27,14 +27,17 @@ export async function runBatchesLocally(
   if (options.signal?.aborted === true) controller.abort();
   const limit = createLimiter(options.concurrency, controller.signal);
   const queue = [...batchNos];
-  let failure: unknown = null;
+  // Set from inside the lanes; an object so the type checker sees it may change.
+  const outcome: { failure: Error | null } = { failure: null };
   const lane = async () => {
     while (queue.length > 0 && !controller.signal.aborted) {
       const batchNo = queue.shift() as number;
       try {
         await work(batchNo, limit);
       } catch (error) {
-        if (!(error instanceof RunStopped)) failure ??= error;
+        if (!(error instanceof RunStopped)) {
+          outcome.failure ??= error instanceof Error ? error : new Error(JSON.stringify(error));
+        }
         controller.abort();
       }
     }
@@ -44,6 +47,6 @@ export async function runBatchesLocally(
   } finally {
     options.signal?.removeEventListener('abort', onExternalAbort);
   }
-  if (failure !== null) throw failure;
+  if (outcome.failure !== null) throw outcome.failure;
   if (controller.signal.aborted) throw new RunStopped();
 }

@@ -2,13 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  fileIdentities,
-  listFiles,
-  runCli,
-  tempDir,
-  type CliResult,
-} from '../support/cli.js';
+import { fileIdentities, listFiles, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { csvObjects, parseCsv } from '../support/rfc4180.js';
 
 const ORIGINAL_COLUMNS = [
@@ -106,7 +100,9 @@ describe('eden-etl demo (the README quick start)', () => {
     const before = await fileIdentities(dataset());
     const overlap = await runCli(['demo', '--studies', '3', '--seed', 'other'], dir);
     expect(overlap.code).toBe(0);
-    const rows = csvObjects(await readFile(join(dataset(), 'dicom-reports-extracted-sample.csv'), 'utf8'));
+    const rows = csvObjects(
+      await readFile(join(dataset(), 'dicom-reports-extracted-sample.csv'), 'utf8'),
+    );
     expect(overlap.stdout).toContain(`Already present: ${rows.length * 2}`);
     const after = await fileIdentities(dataset());
     for (const [file, identity] of before) {

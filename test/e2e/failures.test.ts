@@ -21,7 +21,10 @@ describe('a PACS with a missing, a non-DICOM and a truncated file', () => {
     const demo = await runCli(['demo', '--studies', '2', '--dest', 'file://./clean'], dir);
     expect(demo.code).toBe(0);
     const clean = csvObjects(
-      await readFile(join(dir, 'clean/eden-dataset-vlms/sample-test/dicom-reports-extracted-sample.csv'), 'utf8'),
+      await readFile(
+        join(dir, 'clean/eden-dataset-vlms/sample-test/dicom-reports-extracted-sample.csv'),
+        'utf8',
+      ),
     );
     const [missing, notDicom, truncated] = clean.map((row) => row);
     if (missing === undefined || notDicom === undefined || truncated === undefined) {
@@ -33,7 +36,15 @@ describe('a PACS with a missing, a non-DICOM and a truncated file', () => {
     await truncate(truncatedPath, Math.floor((await readFile(truncatedPath)).length / 2));
 
     const broken = await runCli(
-      ['run', '--source', 'pglite:.eden/sample-pacs/db', '--studies', '2', '--dest', 'file://./broken'],
+      [
+        'run',
+        '--source',
+        'pglite:.eden/sample-pacs/db',
+        '--studies',
+        '2',
+        '--dest',
+        'file://./broken',
+      ],
       dir,
     );
     expect(broken.code).toBe(3);
@@ -44,9 +55,7 @@ describe('a PACS with a missing, a non-DICOM and a truncated file', () => {
 
     const dataset = join(dir, 'broken/eden-dataset-vlms/sample-test');
     const failures = csvObjects(await readFile(join(dataset, 'failures.csv'), 'utf8'));
-    expect(
-      failures.map((row) => [row.instance_id, row.error_code]).sort(),
-    ).toEqual(
+    expect(failures.map((row) => [row.instance_id, row.error_code]).sort()).toEqual(
       [
         [missing.instance_id, 'FILE_MISSING'],
         [notDicom.instance_id, 'NOT_DICOM'],
@@ -55,7 +64,9 @@ describe('a PACS with a missing, a non-DICOM and a truncated file', () => {
     );
     for (const row of failures) expect(row.error_message).toMatch(/^[A-Z_]+ instance \S+: .+/);
 
-    const rows = csvObjects(await readFile(join(dataset, 'dicom-reports-extracted-sample.csv'), 'utf8'));
+    const rows = csvObjects(
+      await readFile(join(dataset, 'dicom-reports-extracted-sample.csv'), 'utf8'),
+    );
     expect(rows).toHaveLength(clean.length);
     const failedIds = new Set(failures.map((row) => row.instance_id));
     const files = await listFiles(dataset);

@@ -42,9 +42,14 @@ describe('kill -9 in the middle of a run, then resume', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain('Run: resumed');
 
-    const rows = csvObjects(await readFile(join(dataset, 'dicom-reports-extracted-sample.csv'), 'utf8'));
+    const rows = csvObjects(
+      await readFile(join(dataset, 'dicom-reports-extracted-sample.csv'), 'utf8'),
+    );
     const warmup = csvObjects(
-      await readFile(join(dir, 'warmup/eden-dataset-vlms/sample-test/dicom-reports-extracted-sample.csv'), 'utf8'),
+      await readFile(
+        join(dir, 'warmup/eden-dataset-vlms/sample-test/dicom-reports-extracted-sample.csv'),
+        'utf8',
+      ),
     );
     expect(rows.map((row) => row.instance_id)).toEqual(warmup.map((row) => row.instance_id));
     const files = await listFiles(dataset);

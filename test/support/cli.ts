@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 export interface CliResult {
   code: number | null;
@@ -16,7 +16,7 @@ export interface CliResult {
 }
 
 /** Environment for a CLI under test: none of the developer's own configuration leaks in. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'SYSTEMROOT']) {
     if (process.env[name] !== undefined) env[name] = process.env[name];
@@ -45,7 +45,9 @@ export function collect(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-export async function tempDir(name: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  name: string,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `eden-${name}-`));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

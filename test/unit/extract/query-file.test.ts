@@ -20,13 +20,13 @@ describe('compileNamedParameters', () => {
 
   it('leaves casts, strings, quoted identifiers, comments and dollar quotes alone', () => {
     const text = [
-      "SELECT x::text, ':notparam', \"col:name\", $body$ :nope $body$",
+      'SELECT x::text, \':notparam\', "col:name", $body$ :nope $body$',
       '-- a comment with :comment',
       '/* block :block */ FROM t WHERE y = :real',
     ].join('\n');
     const { sql, parameters } = compileNamedParameters(text);
     expect(parameters).toEqual(['real']);
-    expect(sql).toContain("x::text, ':notparam', \"col:name\", $body$ :nope $body$");
+    expect(sql).toContain('x::text, \':notparam\', "col:name", $body$ :nope $body$');
     expect(sql).toContain('-- a comment with :comment');
     expect(sql).toContain('/* block :block */');
     expect(sql.endsWith('y = $1')).toBe(true);

@@ -117,7 +117,9 @@ describe('readSelection (keyset pagination)', () => {
   });
 
   it('reports a failing query as SOURCE_QUERY_FAILED', async () => {
-    await expect(checkSelectionQuery(db, query('SELECT * FROM no_such_table'), [])).rejects.toMatchObject({
+    await expect(
+      checkSelectionQuery(db, query('SELECT * FROM no_such_table'), []),
+    ).rejects.toMatchObject({
       code: 'SOURCE_QUERY_FAILED',
     });
   });

@@ -63,12 +63,21 @@ describe('Ledger', () => {
     const run = await ledger.findRun('r1');
     expect(run).toMatchObject({ status: 'planned', pages: 2, totalInstances: 3, totalStudies: 2 });
     expect(await ledger.batchNumbers('r1', true)).toEqual([0, 1]);
-    expect((await ledger.pendingItems('r1', 0)).map((item) => item.instanceId)).toEqual(['11', '12']);
+    expect((await ledger.pendingItems('r1', 0)).map((item) => item.instanceId)).toEqual([
+      '11',
+      '12',
+    ]);
     expect(await ledger.latestUnfinishedRun()).toMatchObject({ runId: 'r1' });
   });
 
   it('records outcomes once, counts them and builds dataset rows', async () => {
-    const stored = (key: string) => ({ key, size: 10, md5: 'm', sha256: 's', outcome: 'created' as const });
+    const stored = (key: string) => ({
+      key,
+      size: 10,
+      md5: 'm',
+      sha256: 's',
+      outcome: 'created' as const,
+    });
     await ledger.recordOutcome('r1', 0, {
       status: 'delivered',
       attempts: 1,
@@ -106,7 +115,9 @@ describe('Ledger', () => {
       jpegBytes: 10,
       failuresByCode: { NOT_DICOM: 1 },
     });
-    await expect(ledger.datasetRows('r1', (key) => key)).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(ledger.datasetRows('r1', (key) => key)).rejects.toMatchObject({
+      code: 'INTERNAL',
+    });
     await ledger.recordOutcome('r1', 2, {
       status: 'failed',
       attempts: 1,
