@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSource } from '../../src/cli/compose.js';
+import { ensureSamplePacs } from '../../src/demo/sample-pacs.js';
+import { openPg } from '../../src/sql/pg-client.js';
+import { runCli, tempDir } from '../support/cli.js';
+import { createTestDatabase } from '../support/postgres.js';
+import { csvObjects } from '../support/rfc4180.js';
+
+describe('a PACS in a real PostgreSQL', () => {
+  let database: { url: string; drop: () => Promise<void> };
+  let dir: string;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('pgsource');
+    ({ dir, cleanup } = await tempDir('pgsource'));
+    const writer = openPg({
+      connectionString: database.url,
+      maxConnections: 1,
+      applicationName: 'eden-etl test loader',
+      readOnly: false,
+      statementTimeoutMs: 0,
+    });
+    try {
+      await ensureSamplePacs(writer, { dir: join(dir, 'pacs'), studies: 2, seed: 1 });
+    } finally {
+      await writer.close();
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await database.drop();
+    await cleanup();
+  });
+
+  it('runs the ETL from --source postgres://', async () => {
+    const result = await runCli(
+      ['run', '--source', database.url, '--studies', '2', '--dest', 'file://./out'],
+      dir,
+    );
+    expect(result.stderr).not.toMatch(/ERROR|FATAL/);
+    expect(result.code).toBe(0);
+    const rows = csvObjects(
+      await readFile(
+        join(dir, 'out/eden-dataset-vlms/sample-test/dicom-reports-extracted-sample.csv'),
+        'utf8',
+      ),
+    );
+    expect(new Set(rows.map((row) => row.study_id)).size).toBe(2);
+    expect(rows.every((row) => row.downloaded === 'True')).toBe(true);
+  }, 120_000);
+
+  it('reads the PACS through read-only sessions', async () => {
+    const source = await openSource(database.url);
+    try {
+      await expect(source.query('CREATE TABLE intruder (id int)')).rejects.toThrow(/read-only/);
+      const { rows } = await source.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pacs_studies',
+      );
+      expect(rows[0]?.n).toBe(3);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('names a database that does not exist', async () => {
+    await expect(openSource(`${database.url}_missing`)).rejects.toMatchObject({
+      code: 'SOURCE_UNAVAILABLE',
+      message: expect.stringContaining('the database does not exist') as unknown,
+    });
+  });
+});
