@@ -6,9 +6,9 @@ import {
 
 /** Builds the grayscale DICOM inputs of the renderer tests with the sample PACS's writer. */
 
-export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
+const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 export const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
-export const BASIC_TEXT_SR = '1.2.840.10008.5.1.4.1.1.88.11';
+const BASIC_TEXT_SR = '1.2.840.10008.5.1.4.1.1.88.11';
 export const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
 
 export interface GrayDicomSpec {

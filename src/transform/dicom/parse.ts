@@ -4,6 +4,7 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
   lookupTransferSyntax,
+  unsupportedTransferSyntax,
   type TransferSyntax,
 } from './transfer-syntax.js';
 
@@ -18,11 +19,15 @@ export const PIXEL_DATA_TAG = 'x7fe00010';
 const PREAMBLE_LENGTH = 128;
 const UNDEFINED_LENGTH = 0xffffffff;
 
-/** Every VR of PS3.5 6.2: two upper-case letters that identify an explicit VR element. */
+/** Explicit VRs with a 4-byte value length after two reserved bytes (PS3.5 7.1.2). */
+const LONG_VRS = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'];
+
+/** Every VR of PS3.5 6.2: the two letters that open an explicit VR element's value header. */
 const VRS = new Set(
-  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(
-    ' ',
-  ),
+  [
+    ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL'],
+    ...['SS', 'ST', 'TM', 'UI', 'UL', 'US'],
+  ].concat(LONG_VRS),
 );
 
 /** A file that ends before its own header or pixel data says it does. */
@@ -59,7 +64,7 @@ function uint32At(bytes: Uint8Array, offset: number): number {
 /**
  * Some PACS store the bare data set, without preamble or file meta. We accept one only when it
  * unmistakably starts with a group-0008 element whose value fits in the file and is followed
- * by an element of a later group, so random bytes that happen to start with 08 00 stay NOT_DICOM.
+ * by an element of group 0008 or later, so random bytes that start with 08 00 stay NOT_DICOM.
  */
 function bareDatasetSyntax(bytes: Uint8Array): string | undefined {
   if (bytes.length < 8 || uint16At(bytes, 0) !== 0x0008) return undefined;
@@ -67,9 +72,8 @@ function bareDatasetSyntax(bytes: Uint8Array): string | undefined {
   let uid: string;
   let end: number;
   if (VRS.has(vr)) {
-    const long = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'];
     uid = EXPLICIT_VR_LITTLE_ENDIAN;
-    end = long.includes(vr) ? 12 + uint32At(bytes, 8) : 8 + uint16At(bytes, 6);
+    end = LONG_VRS.includes(vr) ? 12 + uint32At(bytes, 8) : 8 + uint16At(bytes, 6);
   } else {
     uid = IMPLICIT_VR_LITTLE_ENDIAN;
     end = 8 + uint32At(bytes, 4);
@@ -115,13 +119,8 @@ function parseFailure(error: unknown, bytes: Uint8Array, where: string): EtlErro
       error,
     );
   }
-  return new EtlError(
-    'DICOM_INVALID',
-    `malformed ${where}${lastElementBefore(partial)}: ${detail}`,
-    {
-      cause: error,
-    },
-  );
+  const message = `malformed ${where}${lastElementBefore(partial)}: ${detail}`;
+  return new EtlError('DICOM_INVALID', message, { cause: error });
 }
 
 function readTransferSyntaxUid(bytes: Uint8Array): string {
@@ -177,14 +176,9 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   }
   const uid = bareUid ?? readTransferSyntaxUid(bytes);
   const transferSyntax = lookupTransferSyntax(uid);
-  if (transferSyntax === undefined) {
-    throw new EtlError('UNSUPPORTED_IMAGE', `transfer syntax ${uid} (unknown) is not supported`);
-  }
-  if (transferSyntax.encoding !== 'implicit-le' && transferSyntax.encoding !== 'explicit-le') {
-    throw new EtlError(
-      'UNSUPPORTED_IMAGE',
-      `transfer syntax ${uid} (${transferSyntax.name}) is not supported`,
-    );
+  const encoding = transferSyntax?.encoding;
+  if (transferSyntax === undefined || (encoding !== 'implicit-le' && encoding !== 'explicit-le')) {
+    throw unsupportedTransferSyntax(uid);
   }
   let dataSet: DataSet;
   try {

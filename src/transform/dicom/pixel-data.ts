@@ -1,7 +1,8 @@
-import type { Element } from 'dicom-parser';
+import type { DataSet, Element } from 'dicom-parser';
 import { EtlError } from '../../domain/errors.js';
 import { readInteger, readString, readUint16 } from './attributes.js';
 import { formatTag, PIXEL_DATA_TAG, truncated, type ParsedDicom } from './parse.js';
+import { unsupportedTransferSyntax } from './transfer-syntax.js';
 
 /**
  * One frame of grayscale stored values, still packed as in the file: the LUT stage reads the
@@ -19,7 +20,7 @@ export interface StoredFrame {
   signed: boolean;
 }
 
-export type Monochrome = 'MONOCHROME1' | 'MONOCHROME2';
+type Monochrome = 'MONOCHROME1' | 'MONOCHROME2';
 
 export interface GrayImage {
   rows: number;
@@ -48,7 +49,8 @@ function invalid(message: string): EtlError {
   return new EtlError('DICOM_INVALID', message);
 }
 
-function required(value: number | undefined, name: string, tag: string): number {
+function requiredUint16(dataSet: DataSet, tag: string, name: string): number {
+  const value = readUint16(dataSet, tag, name);
   if (value === undefined) throw invalid(`${name} ${formatTag(tag)} is missing`);
   return value;
 }
@@ -80,7 +82,7 @@ function pixelDataElement(parsed: ParsedDicom): Element {
 function readPhotometric(parsed: ParsedDicom): Monochrome {
   const { dataSet } = parsed;
   const samples = readUint16(dataSet, 'x00280002', 'Samples per Pixel') ?? 1;
-  // A missing Photometric Interpretation on a one-sample image can only be grayscale.
+  // Without Photometric Interpretation, a one-sample image is taken for what it nearly always is.
   const photometric = readString(dataSet, 'x00280004') ?? (samples === 1 ? 'MONOCHROME2' : '');
   if (samples !== 1 || (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')) {
     throw unsupported(
@@ -92,11 +94,7 @@ function readPhotometric(parsed: ParsedDicom): Monochrome {
 
 function readBits(parsed: ParsedDicom): Omit<StoredFrame, 'data' | 'pixelCount'> {
   const { dataSet } = parsed;
-  const allocated = required(
-    readUint16(dataSet, 'x00280100', 'Bits Allocated'),
-    'Bits Allocated',
-    'x00280100',
-  );
+  const allocated = requiredUint16(dataSet, 'x00280100', 'Bits Allocated');
   if (allocated !== 8 && allocated !== 16) {
     const message = `Bits Allocated ${allocated} is not supported (8 or 16)`;
     throw [1, 32, 64].includes(allocated) ? unsupported(message) : invalid(message);
@@ -120,8 +118,8 @@ function readBits(parsed: ParsedDicom): Omit<StoredFrame, 'data' | 'pixelCount'>
 
 function readSize(parsed: ParsedDicom): { rows: number; columns: number } {
   const { dataSet } = parsed;
-  const rows = required(readUint16(dataSet, 'x00280010', 'Rows'), 'Rows', 'x00280010');
-  const columns = required(readUint16(dataSet, 'x00280011', 'Columns'), 'Columns', 'x00280011');
+  const rows = requiredUint16(dataSet, 'x00280010', 'Rows');
+  const columns = requiredUint16(dataSet, 'x00280011', 'Columns');
   if (rows === 0 || columns === 0) throw invalid(`image is ${columns}×${rows} pixels`);
   if (rows > MAX_SIDE || columns > MAX_SIDE || rows * columns > MAX_PIXELS) {
     throw unsupported(
@@ -140,11 +138,7 @@ function readSize(parsed: ParsedDicom): { rows: number; columns: number } {
 export function readFirstFrame(parsed: ParsedDicom): GrayImage {
   const element = pixelDataElement(parsed);
   const { dataSet, transferSyntax } = parsed;
-  if (transferSyntax.pixels !== 'native') {
-    throw unsupported(
-      `transfer syntax ${transferSyntax.uid} (${transferSyntax.name}) is not supported`,
-    );
-  }
+  if (transferSyntax.pixels !== 'native') throw unsupportedTransferSyntax(transferSyntax.uid);
   const photometric = readPhotometric(parsed);
   const { rows, columns } = readSize(parsed);
   const bits = readBits(parsed);

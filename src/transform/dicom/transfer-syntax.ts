@@ -1,3 +1,5 @@
+import { EtlError } from '../../domain/errors.js';
+
 /**
  * What the renderer knows about each transfer syntax: how its data set is encoded (which decides
  * whether we can parse the header at all) and whether we can decode its pixel data. Adding a
@@ -148,4 +150,9 @@ const BY_UID: ReadonlyMap<string, TransferSyntax> = new Map(KNOWN.map((ts) => [t
 /** Undefined for a UID we have never heard of (private or garbage). */
 export function lookupTransferSyntax(uid: string): TransferSyntax | undefined {
   return BY_UID.get(uid);
+}
+
+export function unsupportedTransferSyntax(uid: string): EtlError {
+  const name = BY_UID.get(uid)?.name ?? 'unknown';
+  return new EtlError('UNSUPPORTED_IMAGE', `transfer syntax ${uid} (${name}) is not supported`);
 }
