@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+// Loaded here although only the workers use it: on glibc, libvips must stay loaded for the life
+// of the process, or a worker exiting unloads it under the others (sharp docs, issue #2263).
+import 'sharp';
+import { deserializeError, EtlError } from '../domain/errors.js';
+import type { RenderedImage, RenderOptions } from '../domain/render.js';
+import { ownsWholeBuffer } from './buffer-ownership.js';
+import type { RenderTask, RenderTaskResult } from './render-worker.js';
+
+export interface RenderPoolOptions {
+  /** Worker threads; default os.availableParallelism(). */
+  threads?: number;
+}
+
+export type RenderOutcome =
+  | { ok: true; image: RenderedImage; dicom: Uint8Array }
+  | { ok: false; error: EtlError; dicom: Uint8Array };
+
+/**
+ * piscina needs JavaScript: next to this module once compiled; when vitest runs the TypeScript
+ * sources, the compiled worker under dist/ (`npm test` builds first).
+ */
+function workerFile(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/src/transform/render-worker.js', import.meta.url)
+    : new URL('./render-worker.js', import.meta.url);
+}
+
+export class RenderPool {
+  readonly #piscina: Piscina<RenderTask, RenderTaskResult>;
+  // piscina quietly starts new workers for a task run after close(); we refuse it instead.
+  #closed = false;
+
+  private constructor(piscina: Piscina<RenderTask, RenderTaskResult>) {
+    this.#piscina = piscina;
+  }
+
+  static create(options: RenderPoolOptions = {}): RenderPool {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new EtlError('INTERNAL', `render pool threads ${threads} is not a positive integer`);
+    }
+    const filename = workerFile();
+    if (!existsSync(fileURLToPath(filename))) {
+      throw new EtlError('INTERNAL', `render worker ${fileURLToPath(filename)} does not exist`, {
+        hint: 'build first: npm run build (npm test does)',
+      });
+    }
+    return new RenderPool(
+      new Piscina({
+        filename: filename.href,
+        minThreads: threads,
+        maxThreads: threads,
+      }),
+    );
+  }
+
+  /**
+   * Renders in a worker. The input buffer is transferred to the worker (zero copy) and handed
+   * back as `dicom`, so the caller can still store the original bytes; after the call, use
+   * `dicom`, not the argument, which is detached (length 0) when it was transferred. Never
+   * throws for bad input: bad DICOM comes back as ok:false with a typed EtlError. Rejects (with
+   * a retryable RENDER_FAILED) only when the pool is closed (the input is left untouched) or a
+   * worker dies (a transferred input is then lost and must be fetched again).
+   */
+  async render(bytes: Uint8Array, options: RenderOptions): Promise<RenderOutcome> {
+    if (this.#closed) {
+      throw new EtlError('RENDER_FAILED', 'render pool is closed', { retryable: true });
+    }
+    // A view into a larger buffer is copied rather than moved; not with bytes.slice(), which is
+    // a view, not a copy, on a Node Buffer.
+    const moved = ownsWholeBuffer(bytes);
+    const input = moved ? bytes : new Uint8Array(bytes);
+    let result: RenderTaskResult;
+    try {
+      result = await this.#piscina.run(
+        { bytes: input, options },
+        { transferList: [input.buffer as ArrayBuffer] },
+      );
+    } catch (error) {
+      throw new EtlError(
+        'RENDER_FAILED',
+        `render worker failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, retryable: true },
+      );
+    }
+    const dicom = moved ? result.dicom : bytes;
+    return result.ok
+      ? { ok: true, image: result.image, dicom }
+      : { ok: false, error: deserializeError(result.error), dicom };
+  }
+
+  /** Waits for the tasks in flight, then terminates the workers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#piscina.close();
+  }
+}
