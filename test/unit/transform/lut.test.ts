@@ -237,7 +237,10 @@ describe('applyDisplayLut and storedHistogram: reading stored values', () => {
             expectedCounts.set(index, (expectedCounts.get(index) ?? 0) + 1);
           }
           expect(counts.length).toBe(2 ** bits.bitsStored);
-          const nonZero = new Map([...counts.entries()].filter(([, count]) => count > 0));
+          const nonZero = new Map<number, number>();
+          counts.forEach((count, index) => {
+            if (count > 0) nonZero.set(index, count);
+          });
           expect(nonZero).toEqual(expectedCounts);
         }
       }
