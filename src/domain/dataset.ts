@@ -1,10 +1,15 @@
 import type { ErrorCode } from './errors.js';
 import type { RenderRecipe } from './render.js';
 
-/** Final state of one selected instance, as the ledger knows it: one row of the dataset CSV. */
-export interface DatasetRow {
-  /** Position in the frozen selection (0-based); the CSV is written in this order. */
-  ordinal: number;
+/** One report field of a study, as the selection query returns it. */
+export interface ReportField {
+  value: string;
+  /** ISO 8601, or null when the PACS has no timestamp. */
+  createdAt: string | null;
+}
+
+/** Where an instance sits in the PACS and where its file is, as the selection query says. */
+export interface InstanceLocation {
   studyId: string;
   seriesId: string;
   seriesNumber: number | null;
@@ -12,6 +17,12 @@ export interface DatasetRow {
   instanceNumber: number | null;
   filePath: string | null;
   fileUrl: string | null;
+}
+
+/** Final state of one selected instance, as the ledger knows it: one row of the dataset CSV. */
+export interface DatasetRow extends InstanceLocation {
+  /** Position in the frozen selection (0-based); the CSV is written in this order. */
+  ordinal: number;
   /** The study's report fields, aggregated in field_created_at order. */
   reportValue: string;
   /** ISO 8601 timestamp of the study's latest report field, null when it has none. */

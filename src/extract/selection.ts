@@ -1,17 +1,11 @@
+import type { InstanceLocation, ReportField } from '../domain/dataset.js';
 import { EtlError } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
 import { missingContractColumns, type SelectionQuery } from './query-file.js';
 
 /** One selected instance with its report fields, as the query returned them. */
-export interface SelectedInstance {
-  studyId: string;
-  seriesId: string;
-  seriesNumber: number | null;
-  instanceId: string;
-  instanceNumber: number | null;
-  filePath: string | null;
-  fileUrl: string | null;
-  reportFields: { value: string; createdAt: string | null }[];
+export interface SelectedInstance extends InstanceLocation {
+  reportFields: ReportField[];
 }
 
 type Row = Record<string, unknown>;

@@ -1,9 +1,4 @@
-/** A report field as the selection query returns it. */
-export interface ReportField {
-  value: string;
-  /** ISO 8601, or null when the PACS has no timestamp. */
-  createdAt: string | null;
-}
+import type { ReportField } from '../domain/dataset.js';
 
 export interface StudyReport {
   /** The fields' text in field_created_at order (undated first), separated by a blank line. */

@@ -78,4 +78,42 @@ describe('kill -9 in the middle of a run, then resume', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already complete');
   }, 300_000);
+
+  it('stops cleanly on Ctrl-C with exit 130, logs JSON lines, and the same command finishes', async () => {
+    const args = [
+      'demo',
+      '--studies',
+      '4',
+      '--dest',
+      'file://./interrupted',
+      '--concurrency',
+      '1',
+      '--render-threads',
+      '1',
+      '--log-format',
+      'json',
+    ];
+    const child = startCli(args, dir);
+    const done = collect(child);
+    const images = join(dir, 'interrupted/eden-dataset-vlms/sample-test/images-jpg');
+    for (let waited = 0; (await listFiles(images)).length < 2; waited += 50) {
+      if (waited > 120_000) throw new Error('the run delivered nothing within 2 minutes');
+      await sleep(50);
+    }
+    child.kill('SIGINT');
+    const stopped = await done;
+    expect(stopped.code).toBe(130);
+    const records = stopped.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(records.some((record) => record.msg.includes('finishing the instances in flight'))).toBe(
+      true,
+    );
+
+    const finished = await runCli(args, dir);
+    expect(finished.code).toBe(0);
+    expect(finished.stdout).toContain('Run: resumed');
+    expect(finished.stdout).toMatch(/Skipped \(settled earlier\): [1-9]/);
+  }, 300_000);
 });

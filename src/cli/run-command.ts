@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { addConfigFlags } from './config-flags.js';
+import { loggerFor, resolveConfig, runAndExit } from './invocation.js';
+
+export function addRunCommand(program: Command): void {
+  addConfigFlags(
+    program
+      .command('run')
+      .description('Run the ETL against a PACS database (--source) into a destination (--dest).')
+      .option('--resume [run-id]', 'Continue an unfinished run (the latest one without an id)'),
+    ['samplePacsDir'],
+  ).action(async (options: Record<string, unknown>) => {
+    const { config } = resolveConfig(options);
+    await runAndExit(config, options, loggerFor(config));
+  });
+}
