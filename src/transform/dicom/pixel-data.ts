@@ -55,6 +55,23 @@ function requiredUint16(dataSet: DataSet, tag: string, name: string): number {
   return value;
 }
 
+// Storage SOP classes whose objects always carry pixels (PS3.4 Annex B): CR, DX/MG/IO, CT,
+// US, MR, SC, XA/RF, NM, PET, RT Image, VL. Without pixels, such a file was cut short.
+const IMAGE_STORAGE_CLASSES = [
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(1|1\.1|1\.1\.1|1\.2|1\.2\.1|1\.3|1\.3\.1)$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.2(\.1|\.2)?$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(3\.1|6\.1|6\.2)$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.4(\.1|\.3)?$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.7(\.[1-4])?$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.12\.[12]$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(20|128|481\.1)$/,
+  /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.77\.1\.[1-4](\.1)?$/,
+];
+
+function isImageStorageClass(uid: string): boolean {
+  return IMAGE_STORAGE_CLASSES.some((pattern) => pattern.test(uid));
+}
+
 function describeObject(parsed: ParsedDicom): string {
   const modality = readString(parsed.dataSet, 'x00080060');
   const sopClass = readString(parsed.dataSet, 'x00080016') ?? 'unknown';
@@ -74,6 +91,12 @@ function pixelDataElement(parsed: ParsedDicom): Element {
   if (dataSet.elements.x00280010 !== undefined && dataSet.elements.x00280011 !== undefined) {
     throw truncated(
       `file ends at byte ${dataSet.byteArray.length} before Pixel Data (7FE0,0010), though it has Rows and Columns`,
+    );
+  }
+  const sopClass = readString(dataSet, 'x00080016');
+  if (sopClass !== undefined && isImageStorageClass(sopClass)) {
+    throw truncated(
+      `file ends at byte ${dataSet.byteArray.length} before Pixel Data (7FE0,0010), though its SOP Class ${sopClass} is an image`,
     );
   }
   throw new EtlError('NOT_AN_IMAGE', `no Pixel Data (7FE0,0010) in this ${describeObject(parsed)}`);
