@@ -90,17 +90,6 @@ describe('renderChestRadiograph', () => {
     const b = renderChestRadiograph(BODY, { ...SMALL, view: 'LL' }, createRandom('c'));
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
   });
-
-  it('renders a 3000 × 2500 radiograph in well under a second', () => {
-    const geometry = { ...SMALL, rows: 3000, columns: 2500, pixelSpacing: 0.14 };
-    renderChestRadiograph(BODY, geometry, createRandom('warm-up'));
-    const started = performance.now();
-    renderChestRadiograph(BODY, geometry, createRandom('d'));
-    const elapsed = performance.now() - started;
-    console.info(`3000 × 2500 chest radiograph: ${elapsed.toFixed(0)} ms`);
-    // Measured around 250 ms; the bound leaves room for a loaded two-core CI machine.
-    expect(elapsed).toBeLessThan(2000);
-  });
 });
 
 describe('chest CT', () => {
