@@ -18,6 +18,11 @@ export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<
   }
 }
 
+/** Runs a command-line tool of the corpus, failing the test with its stderr. */
+export function run(tool: string, args: readonly string[]): void {
+  execFileSync(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 /** Runs `tool args… in out` on `input` and returns the output file. */
 export async function convert(
   dir: string,
@@ -28,7 +33,7 @@ export async function convert(
   const source = join(dir, `in-${tool}-${args.join('')}.dcm`);
   const target = join(dir, `out-${tool}-${args.join('')}.dcm`);
   await writeFile(source, input);
-  execFileSync(tool, [...args, source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
+  run(tool, [...args, source, target]);
   return new Uint8Array(await readFile(target));
 }
 

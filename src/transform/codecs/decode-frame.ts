@@ -1,0 +1,34 @@
+import { unsupportedTransferSyntax } from '../dicom/transfer-syntax.js';
+import { decodeWithCodec, type CodecName } from './emscripten-codec.js';
+import type { DecodedFrame, FrameInfo } from './frame.js';
+import { decodeRle } from './rle.js';
+
+export type { DecodedFrame, FrameInfo } from './frame.js';
+
+const CODECS: ReadonlyMap<string, { codec: CodecName; label: string }> = new Map([
+  ['1.2.840.10008.1.2.4.50', { codec: 'libjpeg-turbo', label: 'JPEG baseline' }],
+  ['1.2.840.10008.1.2.4.80', { codec: 'charls', label: 'JPEG-LS' }],
+  ['1.2.840.10008.1.2.4.81', { codec: 'charls', label: 'JPEG-LS' }],
+  ['1.2.840.10008.1.2.4.90', { codec: 'openjpeg', label: 'JPEG 2000' }],
+  ['1.2.840.10008.1.2.4.91', { codec: 'openjpeg', label: 'JPEG 2000' }],
+  ['1.2.840.10008.1.2.4.201', { codec: 'openjph', label: 'HTJ2K' }],
+  ['1.2.840.10008.1.2.4.202', { codec: 'openjph', label: 'HTJ2K' }],
+  ['1.2.840.10008.1.2.4.203', { codec: 'openjph', label: 'HTJ2K' }],
+]);
+
+const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
+
+/**
+ * Decodes one encapsulated frame of `syntax` into the samples the native path would hold.
+ * Throws DICOM_INVALID for a codestream that does not decode or does not match the header.
+ */
+export function decodeFrame(syntax: string, frame: Uint8Array, info: FrameInfo): DecodedFrame {
+  if (syntax === RLE_LOSSLESS) return decodeRle(frame, info);
+  const entry = CODECS.get(syntax);
+  if (entry === undefined) throw unsupportedTransferSyntax(syntax);
+  const decoded = decodeWithCodec(entry.codec, entry.label, frame, info);
+  // libjpeg-turbo converts a JPEG's YCbCr to RGB on the way out.
+  return entry.codec === 'libjpeg-turbo' && info.samplesPerPixel === 3
+    ? { ...decoded, photometric: 'RGB' }
+    : decoded;
+}
