@@ -145,10 +145,8 @@ export class Ledger {
       await tx.query('DELETE FROM eden_study_reports WHERE run_id = $1', [runId]);
       let ordinal = 0;
       const pages = await read(async (instances) => {
-        for (const instance of instances) {
-          await this.addItem(tx, runId, ordinal, Math.floor(ordinal / batchSize), instance);
-          ordinal += 1;
-        }
+        await this.addPage(tx, runId, ordinal, batchSize, instances);
+        ordinal += instances.length;
       });
       await tx.query(
         `UPDATE eden_runs SET status = 'planned', planned_at = now(), pages = $2,
@@ -160,45 +158,79 @@ export class Ledger {
     });
   }
 
-  private async addItem(
+  /**
+   * Adds one page of the selection in two statements (items, then study reports), whatever
+   * the page size: planning a large selection costs pages, not instances.
+   */
+  private async addPage(
     tx: SqlClient,
     runId: string,
-    ordinal: number,
-    batchNo: number,
-    instance: SelectedInstance,
+    firstOrdinal: number,
+    batchSize: number,
+    instances: readonly SelectedInstance[],
   ): Promise<void> {
-    const inserted = await tx.query(
+    if (instances.length === 0) return;
+    const column = <T>(pick: (instance: SelectedInstance, index: number) => T): T[] =>
+      instances.map(pick);
+    const inserted = await tx.query<{ instance_id: string }>(
       `INSERT INTO eden_items (run_id, ordinal, batch_no, study_id, series_id, series_number,
          instance_id, instance_number, file_path, file_url)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (run_id, instance_id) DO NOTHING RETURNING ordinal`,
+       SELECT $1, t.ordinal, t.ordinal / $2, t.study_id, t.series_id, t.series_number,
+         t.instance_id, t.instance_number, t.file_path, t.file_url
+       FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[], $9::text[], $10::text[])
+         AS t (ordinal, study_id, series_id, series_number, instance_id, instance_number, file_path, file_url)
+       ON CONFLICT (run_id, instance_id) DO NOTHING RETURNING instance_id`,
       [
         runId,
-        ordinal,
-        batchNo,
-        instance.studyId,
-        instance.seriesId,
-        instance.seriesNumber,
-        instance.instanceId,
-        instance.instanceNumber,
-        instance.filePath,
-        instance.fileUrl,
+        batchSize,
+        column((_, index) => firstOrdinal + index),
+        column((instance) => instance.studyId),
+        column((instance) => instance.seriesId),
+        column((instance) => instance.seriesNumber),
+        column((instance) => instance.instanceId),
+        column((instance) => instance.instanceNumber),
+        column((instance) => instance.filePath),
+        column((instance) => instance.fileUrl),
       ],
     );
-    if (inserted.rows.length === 0) {
+    if (inserted.rows.length !== instances.length) {
+      // Not inserted (already in an earlier page) or twice in this page.
+      const fresh = new Set(inserted.rows.map((row) => row.instance_id));
+      const seen = new Set<string>();
+      const repeated = instances.find(({ instanceId }) => {
+        const twice = seen.has(instanceId) || !fresh.has(instanceId);
+        seen.add(instanceId);
+        return twice;
+      })?.instanceId;
       throw new EtlError(
         'QUERY_INVALID',
         'the query returned this instance_id twice (in two studies or series); instance ids name the output files and must be unique',
-        { subject: `instance ${instance.instanceId}` },
+        { subject: `instance ${repeated ?? '?'}` },
       );
     }
     // Every instance of a study carries the study's report fields (query contract): the
     // first instance seen writes the study's report.
-    const report = aggregateStudyReport(instance.reportFields);
+    const studies = new Map<string, SelectedInstance>();
+    for (const instance of instances) {
+      if (!studies.has(instance.studyId)) studies.set(instance.studyId, instance);
+    }
+    const reports = [...studies.values()].map((instance) => ({
+      studyId: instance.studyId,
+      ...aggregateStudyReport(instance.reportFields),
+    }));
     await tx.query(
       `INSERT INTO eden_study_reports (run_id, study_id, report_value, field_created_at, field_count)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, study_id) DO NOTHING`,
-      [runId, instance.studyId, report.reportValue, report.fieldCreatedAt, report.fieldCount],
+       SELECT $1, t.study_id, t.report_value, t.field_created_at, t.field_count
+       FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[])
+         AS t (study_id, report_value, field_created_at, field_count)
+       ON CONFLICT (run_id, study_id) DO NOTHING`,
+      [
+        runId,
+        reports.map((report) => report.studyId),
+        reports.map((report) => report.reportValue),
+        reports.map((report) => report.fieldCreatedAt),
+        reports.map((report) => report.fieldCount),
+      ],
     );
   }
 
