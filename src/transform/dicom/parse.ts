@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { EtlError } from '../../domain/errors.js';
 import {
@@ -17,6 +18,12 @@ export interface ParsedDicom {
 export const PIXEL_DATA_TAG = 'x7fe00010';
 
 const PREAMBLE_LENGTH = 128;
+/**
+ * Largest inflated data set accepted: a deflated file is a few kB that could claim gigabytes
+ * (a zip bomb), so inflation stops here. Deflate is used for small non-image objects and
+ * thumbnails in practice; 1 GiB covers any real image.
+ */
+const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 const UNDEFINED_LENGTH = 0xffffffff;
 
 /** Explicit VRs with a 4-byte value length after two reserved bytes (PS3.5 7.1.2). */
@@ -163,7 +170,8 @@ function checkExtents(dataSet: DataSet, bytes: Uint8Array): void {
  * Reads the header of a DICOM file up to the Pixel Data element, which is located but not read:
  * the pixel decoder takes it from there, so a 15 MB CR costs a few hundred header elements.
  * Throws NOT_DICOM, DICOM_TRUNCATED, DICOM_INVALID, or UNSUPPORTED_IMAGE for a transfer syntax
- * whose data set we cannot even parse (big endian, deflated, unknown).
+ * whose data set we cannot even parse (big endian, unknown). A deflated data set is inflated
+ * first; `dataSet.byteArray` is then the inflated file, not `bytes`.
  */
 export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const part10 = hasPart10Prefix(bytes);
@@ -177,7 +185,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const uid = bareUid ?? readTransferSyntaxUid(bytes);
   const transferSyntax = lookupTransferSyntax(uid);
   const encoding = transferSyntax?.encoding;
-  if (transferSyntax === undefined || (encoding !== 'implicit-le' && encoding !== 'explicit-le')) {
+  if (transferSyntax === undefined || encoding === 'explicit-be') {
     throw unsupportedTransferSyntax(uid);
   }
   let dataSet: DataSet;
@@ -185,10 +193,45 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
     dataSet = dicomParser.parseDicom(bytes, {
       untilTag: PIXEL_DATA_TAG,
       ...(bareUid === undefined ? {} : { TransferSyntaxUID: bareUid }),
+      ...(encoding === 'deflated' ? { inflater: inflateDataset } : {}),
     });
   } catch (error) {
+    if (error instanceof EtlError) throw error;
     throw parseFailure(error, bytes, 'data set');
   }
-  checkExtents(dataSet, bytes);
+  checkExtents(dataSet, dataSet.byteArray);
   return { dataSet, transferSyntax };
+}
+
+/**
+ * Deflated Explicit VR Little Endian (PS3.5 A.5): everything after the file meta is one raw
+ * deflate stream of an explicit VR little endian data set. Returns the file meta followed by
+ * the inflated data set, which dicom-parser then reads (and the pixel reader uses) as is.
+ */
+function inflateDataset(bytes: Uint8Array, position: number): Uint8Array {
+  let inflated: Buffer;
+  try {
+    inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new EtlError(
+        'DICOM_INVALID',
+        `the deflated data set inflates to more than ${MAX_INFLATED_BYTES} bytes`,
+        { cause: error },
+      );
+    }
+    if (code === 'Z_BUF_ERROR') {
+      throw truncated(`the deflated data set ends early (file of ${bytes.length} bytes)`, error);
+    }
+    throw new EtlError(
+      'DICOM_INVALID',
+      `the deflated data set does not inflate: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const whole = new Uint8Array(position + inflated.length);
+  whole.set(bytes.subarray(0, position));
+  whole.set(inflated, position);
+  return whole;
 }

@@ -45,6 +45,7 @@ const KNOWN: readonly TransferSyntax[] = [
     uid: '1.2.840.10008.1.2.1.99',
     name: 'Deflated Explicit VR Little Endian',
     encoding: 'deflated',
+    pixels: 'native',
   },
   { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian (retired)', encoding: 'explicit-be' },
   { uid: '1.2.840.10008.1.2.4.50', name: 'JPEG Baseline (Process 1)', encoding: 'explicit-le' },
