@@ -5,39 +5,87 @@ export interface RenderOptions {
   quality: number;
   /** Huffman-optimised JPEG coding: about 10% smaller, about twice the encode time. Default off. */
   optimiseCoding: boolean;
+  /** Output file format. PNG is lossless. Default 'jpeg'. */
+  format?: OutputFormat;
+  /**
+   * 16 writes a 16-bit grayscale PNG master: the same modality → VOI → presentation pipeline
+   * as the 8-bit image, with the VOI output range 0..65535 instead of 0..255, so the 8-bit image
+   * is the master divided by 257 (to rounding). Only with format 'png' and grayscale images;
+   * colour images stay 8-bit. Default 8.
+   */
+  bitDepth?: 8 | 16;
+  /** Longest side of the output in pixels; larger images are downsampled (lanczos3), aspect kept. */
+  maxSize?: number | undefined;
+  /** VOI window to use instead of the file's (modality units); centre any number, width > 0. */
+  window?: { center: number; width: number } | undefined;
+  /** Which of the file's windows (or VOI LUTs) to use, from 1. Default 1. */
+  windowIndex?: number;
+  /** 'all' renders every frame of a multi-frame image, one at a time. Default 'first'. */
+  frames?: 'first' | 'all';
 }
 
-export const DEFAULT_RENDER_OPTIONS: Readonly<RenderOptions> = Object.freeze({
-  quality: 90,
-  optimiseCoding: false,
-});
+type OutputFormat = 'jpeg' | 'png';
 
-/** Where the VOI window came from. */
-export type WindowSource = 'file' | 'percentile' | 'full-range';
+export const DEFAULT_RENDER_OPTIONS: Readonly<Required<Omit<RenderOptions, 'maxSize' | 'window'>>> =
+  Object.freeze({
+    quality: 90,
+    optimiseCoding: false,
+    format: 'jpeg',
+    bitDepth: 8,
+    windowIndex: 1,
+    frames: 'first',
+  });
 
-/** How an image was made from its DICOM: recorded in the ledger and in the CSV's extra columns. */
+/**
+ * Where the VOI came from: the file's window or VOI LUT, the caller's override, the percentile
+ * or full-range fallback, or 'none' for colour images, which have no VOI stage.
+ */
+export type WindowSource = 'file' | 'voi-lut' | 'override' | 'percentile' | 'full-range' | 'none';
+
+/** VOI LUT Function (0028,1056), 'LUT' for a VOI LUT Sequence, 'NONE' for colour. */
+type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' | 'LUT' | 'NONE';
+
+/**
+ * How an image was made from its DICOM: recorded in the ledger and in the CSV's extra columns.
+ * Fields added after the first release are optional so that recipes already stored still read;
+ * the renderer always sets them.
+ */
 export interface RenderRecipe {
   windowSource: WindowSource;
-  windowCenter: number;
-  windowWidth: number;
+  /** Null when the VOI is a LUT or there is no VOI (colour). */
+  windowCenter: number | null;
+  windowWidth: number | null;
   /** VOI LUT function applied. */
-  voiFunction: 'LINEAR';
-  /** True when the output was inverted (MONOCHROME1). */
+  voiFunction: VoiFunction;
+  /** 1-based index of the file's window or VOI LUT used; null when it came from elsewhere. */
+  windowIndex?: number | null;
+  /** True when the output was inverted (MONOCHROME1, or Presentation LUT Shape INVERSE). */
   inverted: boolean;
   photometricInterpretation: string;
+  /** 'LUT' when a Modality LUT Sequence replaced the rescale (slope 1, intercept 0 are then moot). */
+  modalityTransform?: 'RESCALE' | 'LUT';
   rescaleSlope: number;
   rescaleIntercept: number;
   bitsStored: number;
   /** 1-based frame number rendered. */
   frame: number;
+  /** Number of Frames of the source image. */
+  frames?: number;
+  /** Output size (after any maxSize downsampling). */
   width: number;
   height: number;
-  codec: 'jpeg';
-  quality: number;
+  /** Size of the DICOM image. */
+  sourceWidth?: number;
+  sourceHeight?: number;
+  codec: OutputFormat;
+  /** JPEG quality; null for PNG. */
+  quality: number | null;
+  /** Bits per sample of the output file. */
+  bitDepth?: 8 | 16;
 }
 
 export interface RenderedImage {
-  /** The encoded image file (JPEG). */
+  /** The encoded image file (JPEG or PNG). */
   bytes: Uint8Array;
   recipe: RenderRecipe;
 }

@@ -1,50 +1,103 @@
+import type { LutTable } from './dicom/lut-data.js';
 import type { StoredFrame } from './dicom/pixel-data.js';
+import type { ModalityTransform, WindowFunction } from './dicom/presentation.js';
+
+/** The VOI stage: a window with its function, or a VOI LUT. */
+export type VoiTransform =
+  | { kind: 'window'; center: number; width: number; function: WindowFunction }
+  | { kind: 'lut'; lut: LutTable };
 
 /**
- * The grayscale pipeline of PS3.4 N.2 (modality LUT → VOI LUT → presentation LUT) folded into one
- * table with an entry per possible stored value, so each pixel costs one lookup however many
- * stages there are. Index = stored value − the smallest stored value (−2^(BitsStored−1) when
- * signed, else 0).
+ * The grayscale pipeline of PS3.4 N.2 (modality LUT → VOI LUT → presentation LUT) as a function
+ * of the stored value, folded into one table with an entry per possible stored value, so each
+ * pixel costs one lookup however many stages there are. Index = stored value − the smallest
+ * stored value (−2^(BitsStored−1) when signed, else 0).
  */
 export interface DisplayLutParams {
   bitsStored: number;
   signed: boolean;
-  rescaleSlope: number;
-  rescaleIntercept: number;
-  windowCenter: number;
-  windowWidth: number;
-  /** MONOCHROME1: invert after the VOI LUT, as the presentation LUT would. */
+  modality: ModalityTransform;
+  voi: VoiTransform;
+  /** Invert after the VOI LUT, as the presentation LUT does for MONOCHROME1 or INVERSE. */
   invert: boolean;
+  /** Largest output value: 255 for 8-bit output, 65535 for a 16-bit master. */
+  outMax: number;
 }
 
 export function minStoredValue(bitsStored: number, signed: boolean): number {
   return signed ? -(2 ** (bitsStored - 1)) : 0;
 }
 
+function lookup(lut: LutTable, x: number): number {
+  const index = Math.min(lut.entries.length - 1, Math.max(0, Math.round(x) - lut.first));
+  return lut.entries[index]!;
+}
+
+/** The modality value of a stored value (PS3.3 C.11.1). */
+export function modalityFunction(modality: ModalityTransform): (stored: number) => number {
+  if (modality.kind === 'lut') return (stored) => lookup(modality.lut, stored);
+  const { slope, intercept } = modality;
+  return (stored) => stored * slope + intercept;
+}
+
 /**
- * VOI LUT function LINEAR, PS3.3 C.11.2.1.2.1, onto 0..255. The standard leaves the rounding to
- * the implementation: we round to nearest where dcmtk truncates, so we may be one level above
- * dcmtk, never below. Width 1 (or less) is a threshold at c − 0.5 because the second branch
- * then covers every x the first does not.
+ * VOI LUT Function LINEAR, PS3.3 C.11.2.1.2.1, onto 0..1. Width 1 (or less) is a threshold at
+ * c − 0.5 because the second branch then covers every x the first does not.
  */
-function voiLinear(x: number, center: number, width: number): number {
+function linear(x: number, center: number, width: number): number {
   const c = center - 0.5;
   const halfSpan = (width - 1) / 2;
   if (x <= c - halfSpan) return 0;
-  if (x > c + halfSpan) return 255;
-  return Math.round(((x - c) / (width - 1) + 0.5) * 255);
+  if (x > c + halfSpan) return 1;
+  return (x - c) / (width - 1) + 0.5;
 }
 
-export function buildDisplayLut(params: DisplayLutParams): Uint8Array {
-  const { rescaleSlope, rescaleIntercept, windowCenter, windowWidth, invert } = params;
+/** LINEAR_EXACT, C.11.2.1.3.2: the linear ramp without the half-unit offsets. */
+function linearExact(x: number, center: number, width: number): number {
+  if (x <= center - width / 2) return 0;
+  if (x > center + width / 2) return 1;
+  return (x - center) / width + 0.5;
+}
+
+/** SIGMOID, C.11.2.1.3.1. */
+function sigmoid(x: number, center: number, width: number): number {
+  return 1 / (1 + Math.exp((-4 * (x - center)) / width));
+}
+
+const WINDOW_FUNCTIONS = { LINEAR: linear, LINEAR_EXACT: linearExact, SIGMOID: sigmoid };
+
+/** Modality value → VOI output in 0..1. */
+function voiFunction(voi: VoiTransform): (x: number) => number {
+  if (voi.kind === 'lut') {
+    const top = 2 ** voi.lut.bits - 1;
+    return (x) => lookup(voi.lut, x) / top;
+  }
+  const { center, width } = voi;
+  const shape = WINDOW_FUNCTIONS[voi.function];
+  return (x) => shape(x, center, width);
+}
+
+/**
+ * Stored value → output value, rounded to the nearest level. The standard leaves the rounding to
+ * the implementation: we round to nearest where dcmtk truncates, so we may be one level above
+ * dcmtk, never below (below, after inversion).
+ */
+export function displayFunction(params: DisplayLutParams): (stored: number) => number {
+  const { outMax, invert } = params;
+  const toModality = modalityFunction(params.modality);
+  const toVoi = voiFunction(params.voi);
+  return (stored) => {
+    const level = Math.round(toVoi(toModality(stored)) * outMax);
+    return invert ? outMax - level : level;
+  };
+}
+
+export function buildDisplayLut(params: DisplayLutParams): Uint8Array | Uint16Array {
   const size = 2 ** params.bitsStored;
   const min = minStoredValue(params.bitsStored, params.signed);
-  const lut = new Uint8Array(size);
-  for (let index = 0; index < size; index += 1) {
-    const modality = (index + min) * rescaleSlope + rescaleIntercept;
-    const grey = voiLinear(modality, windowCenter, windowWidth);
-    lut[index] = invert ? 255 - grey : grey;
-  }
+  const lut = params.outMax > 255 ? new Uint16Array(size) : new Uint8Array(size);
+  const display = displayFunction(params);
+  for (let index = 0; index < size; index += 1) lut[index] = display(index + min);
   return lut;
 }
 
@@ -70,10 +123,10 @@ function storedIndex(frame: StoredFrame): (sample: number) => number {
  * sign flip swaps the LUT's halves, a High Bit above BitsStored − 1 repeats each entry, and
  * the masked-away high bits repeat the whole pattern.
  */
-function sampleTable(frame: StoredFrame, lut: Uint8Array): Uint8Array {
+function sampleTable<T extends Uint8Array | Uint16Array>(frame: StoredFrame, lut: T): T {
   const size = 2 ** frame.bitsAllocated;
   if (frame.bitsStored === frame.bitsAllocated && !frame.signed) return lut;
-  const table = new Uint8Array(size);
+  const table = (lut instanceof Uint16Array ? new Uint16Array(size) : new Uint8Array(size)) as T;
   const run = 2 ** (frame.highBit + 1 - frame.bitsStored);
   const half = lut.length / 2;
   if (run === 1 && frame.signed) {
@@ -155,12 +208,58 @@ function apply8(data: Uint8Array, n: number, table: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Maps every pixel of the frame through the LUT; one byte per pixel, row by row. */
-export function applyDisplayLut(frame: StoredFrame, lut: Uint8Array): Uint8Array {
+/** The 16-bit master's loop: plain, since it is not the hot path. */
+function applyWide(frame: StoredFrame, table: Uint16Array): Uint16Array {
+  const { data, pixelCount: n } = frame;
+  const out = new Uint16Array(n);
+  if (frame.bitsAllocated === 8) {
+    for (let i = 0; i < n; i += 1) out[i] = table[data[i]!]!;
+  } else {
+    for (let i = 0, j = 0; i < n; i += 1, j += 2) out[i] = table[data[j]! | (data[j + 1]! << 8)]!;
+  }
+  return out;
+}
+
+/**
+ * Maps every pixel of an 8- or 16-bit frame through the LUT; one value per pixel, row by row.
+ * 32-bit frames have no LUT (it would have 2^32 entries): see applyDisplayFunction.
+ */
+export function applyDisplayLut<T extends Uint8Array | Uint16Array>(frame: StoredFrame, lut: T): T {
   const table = sampleTable(frame, lut);
-  return frame.bitsAllocated === 16
-    ? apply16(frame.data, frame.pixelCount, table)
-    : apply8(frame.data, frame.pixelCount, table);
+  if (table instanceof Uint16Array) return applyWide(frame, table) as T;
+  return (
+    frame.bitsAllocated === 16
+      ? apply16(frame.data, frame.pixelCount, table)
+      : apply8(frame.data, frame.pixelCount, table)
+  ) as T;
+}
+
+/** The stored values of a 32-bit frame, in pixel order. */
+export function storedValues32(frame: StoredFrame): Float64Array {
+  const { data, pixelCount: n } = frame;
+  const shift = frame.highBit + 1 - frame.bitsStored;
+  const span = 2 ** frame.bitsStored;
+  const signBit = span / 2;
+  const out = new Float64Array(n);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < n; i += 1) {
+    // Division and modulo, not >>> and &, which work on signed 32-bit integers.
+    const value = Math.floor(view.getUint32(i * 4, true) / 2 ** shift) % span;
+    out[i] = frame.signed && value >= signBit ? value - span : value;
+  }
+  return out;
+}
+
+/** The 32-bit path: the display function per pixel instead of a table. */
+export function applyDisplayFunction(
+  frame: StoredFrame,
+  display: (stored: number) => number,
+  outMax: number,
+): Uint8Array | Uint16Array {
+  const values = storedValues32(frame);
+  const out = outMax > 255 ? new Uint16Array(values.length) : new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i += 1) out[i] = display(values[i]!);
+  return out;
 }
 
 /** How many pixels hold each raw sample word. */

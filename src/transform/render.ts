@@ -1,78 +1,274 @@
-import { asEtlError } from '../domain/errors.js';
-import type { RenderedImage, RenderOptions, RenderRecipe } from '../domain/render.js';
-import { autoWindow, type WindowChoice } from './auto-window.js';
+import { asEtlError, EtlError } from '../domain/errors.js';
+import {
+  DEFAULT_RENDER_OPTIONS,
+  type RenderedImage,
+  type RenderOptions,
+  type RenderRecipe,
+} from '../domain/render.js';
+import { autoWindow } from './auto-window.js';
+import { toRgb8 } from './colour.js';
+import { readPalette } from './dicom/palette.js';
 import { parseDicom } from './dicom/parse.js';
-import { readFirstFrame } from './dicom/pixel-data.js';
-import { readPresentation } from './dicom/presentation.js';
-import { encodeJpeg, type Gray8Raster } from './encode-jpeg.js';
-import { applyDisplayLut, buildDisplayLut } from './lut.js';
+import { readImage, type PixelImage, type StoredFrame } from './dicom/pixel-data.js';
+import { readPresentation, type Presentation } from './dicom/presentation.js';
+import { encodeImage, type Raster } from './encode-image.js';
+import {
+  applyDisplayFunction,
+  applyDisplayLut,
+  buildDisplayLut,
+  displayFunction,
+  modalityFunction,
+  type DisplayLutParams,
+  type VoiTransform,
+} from './lut.js';
+import { resolveRenderOptions, type ResolvedRenderOptions } from './render-options.js';
 
-export interface Gray8Image extends Gray8Raster {
-  /** Everything of the recipe but the encoding, which is not decided yet. */
-  recipe: Omit<RenderRecipe, 'codec' | 'quality'>;
+/** Everything of the recipe but the encoding, which is not decided yet. */
+type RasterRecipe = Omit<RenderRecipe, 'codec' | 'quality' | 'width' | 'height' | 'bitDepth'>;
+
+export interface RasterFrame extends Raster {
+  recipe: RasterRecipe;
+}
+
+type VoiRecipe = Pick<
+  RenderRecipe,
+  'windowSource' | 'windowCenter' | 'windowWidth' | 'voiFunction' | 'windowIndex'
+>;
+
+/**
+ * The VOI stage: the caller's window; else the file's window number `windowIndex` (the first
+ * usable one when that one is missing or unusable); else its VOI LUT of that number (or the
+ * first); else a percentile window over frame 1, which then serves every frame so that a cine
+ * loop does not flicker.
+ */
+function chooseVoi(
+  presentation: Presentation,
+  options: ResolvedRenderOptions,
+  firstFrame: StoredFrame,
+): { voi: VoiTransform; recipe: VoiRecipe } {
+  const fn = presentation.windowFunction;
+  const windowVoi = (
+    center: number,
+    width: number,
+    recipe: Omit<VoiRecipe, 'windowCenter' | 'windowWidth' | 'voiFunction'>,
+  ) => ({
+    voi: { kind: 'window', center, width, function: fn } as const,
+    recipe: { ...recipe, windowCenter: center, windowWidth: width, voiFunction: fn },
+  });
+  if (options.window !== undefined) {
+    const { center, width } = options.window;
+    return windowVoi(center, width, { windowSource: 'override', windowIndex: null });
+  }
+  const wanted = options.windowIndex - 1;
+  const { windows, voiLuts } = presentation;
+  const windowAt =
+    windows[wanted] !== undefined ? wanted : windows.findIndex((w) => w !== undefined);
+  const window = windows[windowAt];
+  if (window !== undefined) {
+    return windowVoi(window.center, window.width, {
+      windowSource: 'file',
+      windowIndex: windowAt + 1,
+    });
+  }
+  if (voiLuts.length > 0) {
+    const lutAt = wanted < voiLuts.length ? wanted : 0;
+    return {
+      voi: { kind: 'lut', lut: voiLuts[lutAt]! },
+      recipe: {
+        windowSource: 'voi-lut',
+        windowCenter: null,
+        windowWidth: null,
+        voiFunction: 'LUT',
+        windowIndex: lutAt + 1,
+      },
+    };
+  }
+  const auto = autoWindow({
+    frame: firstFrame,
+    toModality: modalityFunction(presentation.modality),
+    padding: presentation.padding,
+  });
+  return {
+    voi: { kind: 'window', center: auto.center, width: auto.width, function: 'LINEAR' },
+    recipe: {
+      windowSource: auto.source,
+      windowCenter: auto.center,
+      windowWidth: auto.width,
+      voiFunction: 'LINEAR',
+      windowIndex: null,
+    },
+  };
+}
+
+function baseRecipe(
+  image: PixelImage,
+  first: StoredFrame,
+): Omit<RasterRecipe, keyof VoiRecipe | 'inverted' | 'frame'> {
+  return {
+    photometricInterpretation: image.photometric,
+    modalityTransform: 'RESCALE',
+    rescaleSlope: 1,
+    rescaleIntercept: 0,
+    bitsStored: first.bitsStored,
+    frames: image.frames,
+    sourceWidth: image.columns,
+    sourceHeight: image.rows,
+  };
+}
+
+type FrameRenderer = (frame: StoredFrame) => Omit<RasterFrame, 'recipe' | 'width' | 'height'>;
+
+/**
+ * The grayscale pipeline (PS3.4 N.2). Inversion: MONOCHROME1 and Presentation LUT Shape INVERSE
+ * describe the same single inversion after the VOI LUT, never two. PS3.3 C.8.11.1.1.1 (DX) makes
+ * INVERSE the shape to pair with MONOCHROME1 ("output after inversion is in P-Values"), so a
+ * MONOCHROME1 image with INVERSE is inverted once, like one without the attribute. IDENTITY does
+ * not cancel MONOCHROME1 here: in an image (unlike a presentation state, which we do not apply)
+ * the shape only restates how Photometric Interpretation is to be shown.
+ */
+function grayPlan(
+  image: PixelImage,
+  presentation: Presentation,
+  options: ResolvedRenderOptions,
+  first: StoredFrame,
+): { render: FrameRenderer; recipe: Omit<RasterRecipe, 'frame'> } {
+  const { voi, recipe: voiRecipe } = chooseVoi(presentation, options, first);
+  const inverted =
+    image.photometric === 'MONOCHROME1' || presentation.presentationLutShape === 'INVERSE';
+  const outMax = options.bitDepth === 16 && options.format === 'png' ? 65535 : 255;
+  const params: DisplayLutParams = {
+    bitsStored: first.bitsStored,
+    signed: first.signed,
+    modality: presentation.modality,
+    voi,
+    invert: inverted,
+    outMax,
+  };
+  const { modality } = presentation;
+  const recipe = {
+    ...baseRecipe(image, first),
+    ...voiRecipe,
+    inverted,
+    modalityTransform: modality.kind === 'lut' ? 'LUT' : 'RESCALE',
+    rescaleSlope: modality.kind === 'lut' ? 1 : modality.slope,
+    rescaleIntercept: modality.kind === 'lut' ? 0 : modality.intercept,
+  } as const;
+  if (first.bitsAllocated === 32) {
+    const display = displayFunction(params);
+    return {
+      recipe,
+      render: (frame) => ({ pixels: applyDisplayFunction(frame, display, outMax), channels: 1 }),
+    };
+  }
+  const lut = buildDisplayLut(params);
+  return { recipe, render: (frame) => ({ pixels: applyDisplayLut(frame, lut), channels: 1 }) };
+}
+
+function colourPlan(
+  image: PixelImage,
+  parsed: ReturnType<typeof parseDicom>,
+  first: StoredFrame,
+): { render: FrameRenderer; recipe: Omit<RasterRecipe, 'frame'> } {
+  const palette =
+    image.photometric === 'PALETTE COLOR' ? readPalette(parsed.dataSet, first.signed) : undefined;
+  const { photometric, planarConfiguration } = image;
+  return {
+    recipe: {
+      ...baseRecipe(image, first),
+      windowSource: 'none',
+      windowCenter: null,
+      windowWidth: null,
+      voiFunction: 'NONE',
+      windowIndex: null,
+      inverted: false,
+    },
+    render: (frame) => ({
+      pixels: toRgb8({
+        frame,
+        photometric: frame.photometric ?? photometric,
+        planarConfiguration: frame.planarConfiguration ?? planarConfiguration,
+        palette,
+      }),
+      channels: 3,
+    }),
+  };
 }
 
 /**
- * DICOM bytes → the 8-bit display raster of frame 1: parse, locate the stored values, choose the
- * window, fold modality → VOI → presentation into one LUT, apply it. Synchronous and allocation
- * bounded by the input size (the raster is one byte per pixel, the LUT 2^BitsStored bytes).
- * Throws EtlError: NOT_DICOM, DICOM_TRUNCATED, DICOM_INVALID, NOT_AN_IMAGE, UNSUPPORTED_IMAGE.
+ * DICOM bytes → display rasters, one frame at a time (frame 1 only unless options.frames is
+ * 'all'): parse, choose the window once, fold modality → VOI → presentation into one LUT, then
+ * per frame read its stored values and apply the LUT. Only one frame's raster is alive per step,
+ * so a 500-frame file costs its bytes plus one frame. Throws EtlError: NOT_DICOM,
+ * DICOM_TRUNCATED, DICOM_INVALID, NOT_AN_IMAGE, UNSUPPORTED_IMAGE, INTERNAL (bad options).
  */
-export function renderToGray8(bytes: Uint8Array): Gray8Image {
+function* rasterFrames(bytes: Uint8Array, options: ResolvedRenderOptions): Generator<RasterFrame> {
   const parsed = parseDicom(bytes);
-  const image = readFirstFrame(parsed);
-  const { frame } = image;
-  const presentation = readPresentation(parsed.dataSet, frame.signed);
-  const { rescaleSlope, rescaleIntercept } = presentation;
-  const window: WindowChoice =
-    presentation.window === undefined
-      ? autoWindow({ frame, rescaleSlope, rescaleIntercept, padding: presentation.padding })
-      : { ...presentation.window, source: 'file' };
-  const inverted = image.photometric === 'MONOCHROME1';
-  const lut = buildDisplayLut({
-    bitsStored: frame.bitsStored,
-    signed: frame.signed,
-    rescaleSlope,
-    rescaleIntercept,
-    windowCenter: window.center,
-    windowWidth: window.width,
-    invert: inverted,
-  });
-  return {
-    pixels: applyDisplayLut(frame, lut),
-    width: image.columns,
-    height: image.rows,
-    recipe: {
-      windowSource: window.source,
-      windowCenter: window.center,
-      windowWidth: window.width,
-      voiFunction: 'LINEAR',
-      inverted,
-      photometricInterpretation: image.photometric,
-      rescaleSlope,
-      rescaleIntercept,
-      bitsStored: frame.bitsStored,
-      frame: 1,
+  const image = readImage(parsed);
+  const first = image.frame(0);
+  const plan =
+    image.samplesPerPixel === 1 && image.photometric !== 'PALETTE COLOR'
+      ? grayPlan(image, readPresentation(parsed.dataSet, first.signed), options, first)
+      : colourPlan(image, parsed, first);
+  const count = options.frames === 'all' ? image.frames : 1;
+  for (let index = 0; index < count; index += 1) {
+    const frame = index === 0 ? first : image.frame(index);
+    yield {
+      ...plan.render(frame),
       width: image.columns,
       height: image.rows,
+      recipe: { ...plan.recipe, frame: index + 1 },
+    };
+  }
+}
+
+/** Frame 1's display raster, before encoding (8-bit unless a 16-bit PNG is asked for). */
+export function renderToRaster(
+  bytes: Uint8Array,
+  options: Partial<RenderOptions> = {},
+): RasterFrame {
+  const resolved = resolveRenderOptions({ ...DEFAULT_RENDER_OPTIONS, ...options, frames: 'first' });
+  for (const raster of rasterFrames(bytes, resolved)) return raster;
+  throw new EtlError('INTERNAL', 'image without a frame 1');
+}
+
+async function encode(raster: RasterFrame, options: ResolvedRenderOptions): Promise<RenderedImage> {
+  const encoded = await encodeImage(raster, options);
+  return {
+    bytes: encoded.bytes,
+    recipe: {
+      ...raster.recipe,
+      width: encoded.width,
+      height: encoded.height,
+      codec: options.format,
+      quality: options.format === 'jpeg' ? options.quality : null,
+      bitDepth: raster.pixels instanceof Uint16Array ? 16 : 8,
     },
   };
 }
 
 /**
- * Renders frame 1 of a DICOM file to a JPEG. Throws EtlError with the codes of renderToGray8,
- * RENDER_FAILED when encoding fails, INTERNAL for invalid options. `subject` is left unset: the
- * caller knows which instance this is.
+ * Renders and encodes the frames of a DICOM file one at a time (frame 1 only unless
+ * options.frames is 'all'): each frame is encoded before the next is decoded. Throws EtlError
+ * with the codes of rasterFrames, RENDER_FAILED when encoding fails. `subject` is left unset:
+ * the caller knows which instance this is.
  */
+export async function* renderDicomFrames(
+  bytes: Uint8Array,
+  options: RenderOptions,
+): AsyncGenerator<RenderedImage> {
+  try {
+    const resolved = resolveRenderOptions(options);
+    for (const raster of rasterFrames(bytes, resolved)) yield await encode(raster, resolved);
+  } catch (error) {
+    throw asEtlError(error, 'RENDER_FAILED');
+  }
+}
+
+/** Renders frame 1 of a DICOM file, whatever options.frames says. */
 export async function renderDicom(
   bytes: Uint8Array,
   options: RenderOptions,
 ): Promise<RenderedImage> {
-  try {
-    const gray = renderToGray8(bytes);
-    const jpeg = await encodeJpeg(gray, options);
-    return { bytes: jpeg, recipe: { ...gray.recipe, codec: 'jpeg', quality: options.quality } };
-  } catch (error) {
-    throw asEtlError(error, 'RENDER_FAILED');
-  }
+  for await (const image of renderDicomFrames(bytes, { ...options, frames: 'first' })) return image;
+  throw new EtlError('INTERNAL', 'image without a frame 1');
 }

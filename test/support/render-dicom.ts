@@ -8,6 +8,7 @@ import {
 
 const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 export const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
+const SECONDARY_CAPTURE_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.7';
 const BASIC_TEXT_SR = '1.2.840.10008.5.1.4.1.1.88.11';
 export const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
 
@@ -146,4 +147,36 @@ export function withTransferSyntaxUid(part10: Uint8Array, uid: string): Uint8Arr
 export function bareDataset(part10: Uint8Array): Uint8Array {
   // Not part10.slice(): the writer returns a Buffer, whose slice is a view.
   return new Uint8Array(part10.subarray(datasetOffset(part10)));
+}
+
+export interface ColourDicomSpec {
+  rows: number;
+  columns: number;
+  photometric: 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_ICT' | 'YBR_RCT' | 'PALETTE COLOR';
+  /** All samples of all frames as stored; Uint8Array means Bits Allocated 8. */
+  pixels: Uint8Array | Uint16Array;
+  planar?: 0 | 1;
+  bitsStored?: number;
+  frames?: number;
+  /** Palette descriptors and data, or anything else. */
+  extra?: DicomElement[];
+}
+
+/** Builds the colour inputs of the renderer tests. */
+export function colourDicom(spec: ColourDicomSpec): Uint8Array {
+  const palette = spec.photometric === 'PALETTE COLOR';
+  return grayDicom({
+    rows: spec.rows,
+    columns: spec.columns,
+    pixels: spec.pixels,
+    ...(spec.bitsStored === undefined ? {} : { bitsStored: spec.bitsStored }),
+    ...(spec.frames === undefined ? {} : { frames: spec.frames }),
+    sopClassUid: SECONDARY_CAPTURE_IMAGE_STORAGE,
+    extra: [
+      { tag: 0x00280002, vr: 'US', value: palette ? 1 : 3 },
+      { tag: 0x00280004, vr: 'CS', value: spec.photometric },
+      ...(palette ? [] : [{ tag: 0x00280006, vr: 'US', value: spec.planar ?? 0 } as const]),
+      ...(spec.extra ?? []),
+    ],
+  });
 }

@@ -5,30 +5,60 @@ import { formatTag, PIXEL_DATA_TAG, truncated, type ParsedDicom } from './parse.
 import { unsupportedTransferSyntax } from './transfer-syntax.js';
 
 /**
- * One frame of grayscale stored values, still packed as in the file: the LUT stage reads the
- * samples straight from these bytes, so native pixel data is never copied. A decoder for a
- * compressed syntax produces the same shape from its output buffer.
+ * One frame of stored values, still packed as in the file: the LUT stage reads the samples
+ * straight from these bytes, so native pixel data is never copied (1-bit data excepted, which is
+ * unpacked to a byte per pixel). A decoder for a compressed syntax produces the same shape from
+ * its output buffer. Colour frames hold Samples per Pixel samples per pixel, in the image's
+ * planar configuration (YBR_FULL_422: two luma samples and one Cb, Cr pair per pixel pair).
  */
 export interface StoredFrame {
-  /** The frame's samples, little endian, one per pixel; may start at any byte offset. */
+  /** The frame's samples, little endian; may start at any byte offset. */
   data: Uint8Array;
   pixelCount: number;
-  bitsAllocated: 8 | 16;
+  bitsAllocated: 8 | 16 | 32;
   bitsStored: number;
   highBit: number;
   /** Pixel Representation 1: two's complement in BitsStored bits. */
   signed: boolean;
+  /** Set when a decoder changed the colour layout, e.g. a JPEG decoder's YBR_FULL_422 → RGB. */
+  photometric?: Photometric;
+  planarConfiguration?: 0 | 1;
 }
 
-type Monochrome = 'MONOCHROME1' | 'MONOCHROME2';
+export type Photometric =
+  | 'MONOCHROME1'
+  | 'MONOCHROME2'
+  | 'RGB'
+  | 'YBR_FULL'
+  | 'YBR_FULL_422'
+  | 'YBR_ICT'
+  | 'YBR_RCT'
+  | 'PALETTE COLOR';
 
-export interface GrayImage {
+const PHOTOMETRICS: readonly Photometric[] = [
+  'MONOCHROME1',
+  'MONOCHROME2',
+  'RGB',
+  'YBR_FULL',
+  'YBR_FULL_422',
+  'YBR_ICT',
+  'YBR_RCT',
+  'PALETTE COLOR',
+];
+
+export interface PixelImage {
   rows: number;
   columns: number;
-  photometric: Monochrome;
-  /** Number of Frames; frame 1 is the one in `frame`. */
+  photometric: Photometric;
+  samplesPerPixel: 1 | 3;
+  /** Planar Configuration: 0 = R1G1B1R2…, 1 = all R, then all G, then all B. */
+  planarConfiguration: 0 | 1;
+  /** Bits Allocated as in the file (1, 8, 16 or 32). */
+  bitsAllocated: number;
+  /** Number of Frames. */
   frames: number;
-  frame: StoredFrame;
+  /** Frame `index` (0-based), read on demand so frames can be rendered one at a time. */
+  frame(index: number): StoredFrame;
 }
 
 /** libjpeg's JPEG_MAX_DIMENSION: a larger side cannot be encoded at all. */
@@ -72,6 +102,26 @@ function isImageStorageClass(uid: string): boolean {
   return IMAGE_STORAGE_CLASSES.some((pattern) => pattern.test(uid));
 }
 
+// Storage SOP classes that are never a picture (PS3.4 Annex B), even when a producer put a Pixel
+// Data element in one: SR and KOS, presentation states, encapsulated documents, raw data and
+// registrations, waveforms, RT structure sets, plans and treatment records.
+const NON_IMAGE_CLASSES: readonly [RegExp, string][] = [
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.59$/, 'key object selection'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.\d+$/, 'structured report'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.11\.\d+$/, 'presentation state'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.104\.\d+$/, 'encapsulated document'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.66(\.[1235])?$/, 'raw data or registration'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.67$/, 'real world value mapping'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.9\.\d+(\.\d+)?$/, 'waveform'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.(3|5|8|9)$/, 'RT structure set or plan'],
+  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.(4|6|7)$/, 'RT treatment record'],
+];
+
+function nonImageKind(uid: string | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  return NON_IMAGE_CLASSES.find(([pattern]) => pattern.test(uid))?.[1];
+}
+
 function describeObject(parsed: ParsedDicom): string {
   const modality = readString(parsed.dataSet, 'x00080060');
   const sopClass = readString(parsed.dataSet, 'x00080016') ?? 'unknown';
@@ -80,6 +130,11 @@ function describeObject(parsed: ParsedDicom): string {
 
 function pixelDataElement(parsed: ParsedDicom): Element {
   const { dataSet } = parsed;
+  const sopClass = readString(dataSet, 'x00080016');
+  const kind = nonImageKind(sopClass);
+  if (kind !== undefined) {
+    throw new EtlError('NOT_AN_IMAGE', `this ${describeObject(parsed)} is a ${kind}, not an image`);
+  }
   const element = dataSet.elements[PIXEL_DATA_TAG];
   if (element !== undefined) return element;
   for (const [tag, name] of Object.entries(NO_IMAGE_TAGS)) {
@@ -93,7 +148,6 @@ function pixelDataElement(parsed: ParsedDicom): Element {
       `file ends at byte ${dataSet.byteArray.length} before Pixel Data (7FE0,0010), though it has Rows and Columns`,
     );
   }
-  const sopClass = readString(dataSet, 'x00080016');
   if (sopClass !== undefined && isImageStorageClass(sopClass)) {
     throw truncated(
       `file ends at byte ${dataSet.byteArray.length} before Pixel Data (7FE0,0010), though its SOP Class ${sopClass} is an image`,
@@ -102,25 +156,49 @@ function pixelDataElement(parsed: ParsedDicom): Element {
   throw new EtlError('NOT_AN_IMAGE', `no Pixel Data (7FE0,0010) in this ${describeObject(parsed)}`);
 }
 
-function readPhotometric(parsed: ParsedDicom): Monochrome {
+interface ColourModel {
+  photometric: Photometric;
+  samplesPerPixel: 1 | 3;
+  planarConfiguration: 0 | 1;
+}
+
+function readColourModel(parsed: ParsedDicom): ColourModel {
   const { dataSet } = parsed;
   const samples = readUint16(dataSet, 'x00280002', 'Samples per Pixel') ?? 1;
   // Without Photometric Interpretation, a one-sample image is taken for what it nearly always is.
-  const photometric = readString(dataSet, 'x00280004') ?? (samples === 1 ? 'MONOCHROME2' : '');
-  if (samples !== 1 || (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')) {
+  const value = readString(dataSet, 'x00280004') ?? (samples === 1 ? 'MONOCHROME2' : '');
+  const photometric = PHOTOMETRICS.find((known) => known === value);
+  if (photometric === undefined) {
     throw unsupported(
-      `colour images are not supported yet (Photometric Interpretation ${photometric || 'missing'}, ${samples} samples per pixel)`,
+      `Photometric Interpretation ${value || 'missing'} is not supported (${samples} samples per pixel)`,
     );
   }
-  return photometric;
+  const expected = photometric.startsWith('MONO') || photometric === 'PALETTE COLOR' ? 1 : 3;
+  if (samples !== expected) {
+    throw invalid(
+      `Samples per Pixel ${samples} does not fit ${photometric} (${expected} expected)`,
+    );
+  }
+  const planar =
+    expected === 3 ? (readUint16(dataSet, 'x00280006', 'Planar Configuration') ?? 0) : 0;
+  if (planar !== 0 && planar !== 1)
+    throw invalid(`Planar Configuration ${planar} is neither 0 nor 1`);
+  return { photometric, samplesPerPixel: expected, planarConfiguration: planar };
 }
 
-function readBits(parsed: ParsedDicom): Omit<StoredFrame, 'data' | 'pixelCount'> {
+interface SampleBits {
+  bitsAllocated: 1 | 8 | 16 | 32;
+  bitsStored: number;
+  highBit: number;
+  signed: boolean;
+}
+
+function readBits(parsed: ParsedDicom): SampleBits {
   const { dataSet } = parsed;
   const allocated = requiredUint16(dataSet, 'x00280100', 'Bits Allocated');
-  if (allocated !== 8 && allocated !== 16) {
-    const message = `Bits Allocated ${allocated} is not supported (8 or 16)`;
-    throw [1, 32, 64].includes(allocated) ? unsupported(message) : invalid(message);
+  if (allocated !== 1 && allocated !== 8 && allocated !== 16 && allocated !== 32) {
+    const message = `Bits Allocated ${allocated} is not supported (1, 8, 16 or 32)`;
+    throw allocated === 64 ? unsupported(message) : invalid(message);
   }
   const stored = readUint16(dataSet, 'x00280101', 'Bits Stored') ?? allocated;
   if (stored < 1 || stored > allocated) {
@@ -152,21 +230,43 @@ function readSize(parsed: ParsedDicom): { rows: number; columns: number } {
   return { rows, columns };
 }
 
+/** Samples per frame: YBR_FULL_422 stores one Cb, Cr pair per two pixels (PS3.3 C.7.6.3.1.2). */
+function samplesPerFrame(pixelCount: number, model: ColourModel): number {
+  return model.photometric === 'YBR_FULL_422' ? pixelCount * 2 : pixelCount * model.samplesPerPixel;
+}
+
+/** Bit-packed frames follow each other without padding, so frame k may start mid-byte. */
+function unpackBits(bytes: Uint8Array, firstBit: number, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i += 1) {
+    const bit = firstBit + i;
+    out[i] = (bytes[bit >>> 3]! >>> (bit & 7)) & 1;
+  }
+  return out;
+}
+
 /**
- * Reads the Image Pixel module and returns frame 1 as stored values. Checks, in this order: that
- * there is pixel data at all (NOT_AN_IMAGE), that we can decode its transfer syntax and
- * photometric interpretation (UNSUPPORTED_IMAGE), that the header is consistent (DICOM_INVALID),
- * and that the file holds every frame the header promises (DICOM_TRUNCATED).
+ * Reads the Image Pixel module; frames are read on demand. Checks, in this order: that this is
+ * an image at all (NOT_AN_IMAGE), that we can decode its transfer syntax and photometric
+ * interpretation (UNSUPPORTED_IMAGE), that the header is consistent (DICOM_INVALID), and that
+ * the file holds every frame the header promises (DICOM_TRUNCATED).
  */
-export function readFirstFrame(parsed: ParsedDicom): GrayImage {
+export function readImage(parsed: ParsedDicom): PixelImage {
   const element = pixelDataElement(parsed);
   const { dataSet, transferSyntax } = parsed;
+  // Encapsulated (compressed) pixel data is rejected here until a decoder takes it.
   if (transferSyntax.pixels !== 'native') throw unsupportedTransferSyntax(transferSyntax.uid);
-  const photometric = readPhotometric(parsed);
+  const model = readColourModel(parsed);
   const { rows, columns } = readSize(parsed);
   const bits = readBits(parsed);
   const frames = readInteger(dataSet, 'x00280008', 'Number of Frames') ?? 1;
   if (frames < 1) throw invalid(`Number of Frames ${frames} is less than 1`);
+  if (model.photometric === 'YBR_FULL_422' && columns % 2 !== 0) {
+    throw invalid(`YBR_FULL_422 image has an odd number of columns (${columns})`);
+  }
+  if (bits.bitsAllocated === 1 && model.samplesPerPixel !== 1) {
+    throw invalid(`Bits Allocated 1 with ${model.photometric}`);
+  }
 
   if (element.hadUndefinedLength === true) {
     throw invalid(`Pixel Data has undefined length (encapsulated) under ${transferSyntax.name}`);
@@ -174,12 +274,25 @@ export function readFirstFrame(parsed: ParsedDicom): GrayImage {
   const bytes = dataSet.byteArray;
   const available = Math.min(element.length, bytes.length - element.dataOffset);
   const pixelCount = rows * columns;
-  const frameBytes = pixelCount * (bits.bitsAllocated / 8);
-  const expected = frameBytes * frames;
+  const frameSamples = samplesPerFrame(pixelCount, model);
+  const frameBits = frameSamples * bits.bitsAllocated;
+  const expected = Math.ceil((frameBits * frames) / 8);
   if (available < expected) {
     const shape = `${columns}×${rows}×${bits.bitsAllocated}-bit${frames > 1 ? ` × ${frames} frames` : ''}`;
     throw truncated(`pixel data has ${available} bytes, ${expected} expected for ${shape}`);
   }
-  const data = bytes.subarray(element.dataOffset, element.dataOffset + frameBytes);
-  return { rows, columns, photometric, frames, frame: { data, pixelCount, ...bits } };
+  const pixels = bytes.subarray(element.dataOffset, element.dataOffset + expected);
+  const frame = (index: number): StoredFrame => {
+    if (!Number.isInteger(index) || index < 0 || index >= frames) {
+      throw new EtlError('INTERNAL', `frame index ${index} is outside 0..${frames - 1}`);
+    }
+    if (bits.bitsAllocated === 1) {
+      const data = unpackBits(pixels, index * frameBits, frameSamples);
+      return { data, pixelCount, bitsAllocated: 8, bitsStored: 1, highBit: 0, signed: false };
+    }
+    const frameBytes = frameBits / 8;
+    const data = pixels.subarray(index * frameBytes, (index + 1) * frameBytes);
+    return { data, pixelCount, ...bits, bitsAllocated: bits.bitsAllocated };
+  };
+  return { rows, columns, ...model, bitsAllocated: bits.bitsAllocated, frames, frame };
 }

@@ -29,8 +29,7 @@ describe('autoWindow', () => {
     const values = Array.from({ length: 1000 }, (_, i) => i);
     const window = autoWindow({
       frame: signedFrame(values),
-      rescaleSlope: 1,
-      rescaleIntercept: -1024,
+      toModality: (v: number) => v - 1024,
       padding: undefined,
     });
     expect(window.source).toBe('percentile');
@@ -46,15 +45,13 @@ describe('autoWindow', () => {
     const frame = signedFrame(values);
     const padded = autoWindow({
       frame,
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
+      toModality: (v: number) => v,
       padding: { low: -2000, high: -2000 },
     });
     expect(edges(padded)).toEqual([4, 994]);
     const unpadded = autoWindow({
       frame,
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
+      toModality: (v: number) => v,
       padding: undefined,
     });
     expect(edges(unpadded)[0]).toBe(-2000);
@@ -64,8 +61,7 @@ describe('autoWindow', () => {
     const values = [-3000, -2500, -2001, ...Array.from({ length: 1000 }, (_, i) => i)];
     const window = autoWindow({
       frame: signedFrame(values),
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
+      toModality: (v: number) => v,
       padding: { low: -3000, high: -2001 },
     });
     expect(edges(window)).toEqual([4, 994]);
@@ -75,8 +71,7 @@ describe('autoWindow', () => {
     const values = Array.from({ length: 1000 }, (_, i) => i);
     const window = autoWindow({
       frame: signedFrame(values),
-      rescaleSlope: -2,
-      rescaleIntercept: 0,
+      toModality: (v: number) => -2 * v,
       padding: undefined,
     });
     expect(edges(window)).toEqual([-1988, -8]);
@@ -86,8 +81,7 @@ describe('autoWindow', () => {
     const values = [...Array.from({ length: 999 }, () => 100), 7, 300];
     const window = autoWindow({
       frame: signedFrame(values),
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
+      toModality: (v: number) => v,
       padding: undefined,
     });
     expect(window.source).toBe('percentile');
@@ -96,17 +90,16 @@ describe('autoWindow', () => {
 
   it('gives a constant image the full stored range, so it is neither black nor white by accident', () => {
     const frame = signedFrame(Array.from({ length: 100 }, () => 0));
-    const window = autoWindow({ frame, rescaleSlope: 1, rescaleIntercept: 0, padding: undefined });
+    const window = autoWindow({ frame, toModality: (v: number) => v, padding: undefined });
     expect(window.source).toBe('full-range');
     expect(edges(window)).toEqual([-32768, 32767]);
     const lut = buildDisplayLut({
       bitsStored: 16,
       signed: true,
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
-      windowCenter: window.center,
-      windowWidth: window.width,
+      modality: { kind: 'rescale', slope: 1, intercept: 0 },
+      voi: { kind: 'window', center: window.center, width: window.width, function: 'LINEAR' },
       invert: false,
+      outMax: 255,
     });
     expect(lut[32768]).toBe(128);
   });
@@ -115,8 +108,7 @@ describe('autoWindow', () => {
     const frame = signedFrame([-2000, -2000, -2000]);
     const window = autoWindow({
       frame,
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
+      toModality: (v: number) => v,
       padding: { low: -2000, high: -2000 },
     });
     expect(window.source).toBe('full-range');

@@ -21,7 +21,7 @@ function standardLinear(x: number, c: number, w: number): number {
 }
 
 /** The LUT entry for a stored value. */
-function greyOf(lut: Uint8Array, params: DisplayLutParams, stored: number): number {
+function greyOf(lut: Uint8Array | Uint16Array, params: DisplayLutParams, stored: number): number {
   const grey = lut[stored - minStoredValue(params.bitsStored, params.signed)];
   if (grey === undefined) throw new Error(`stored value ${stored} is outside the LUT`);
   return grey;
@@ -31,11 +31,10 @@ describe('buildDisplayLut: rescaled CT, W=400 C=40', () => {
   const ct: DisplayLutParams = {
     bitsStored: 12,
     signed: true,
-    rescaleSlope: 1,
-    rescaleIntercept: -1024,
-    windowCenter: 40,
-    windowWidth: 400,
+    modality: { kind: 'rescale', slope: 1, intercept: -1024 },
+    voi: { kind: 'window', center: 40, width: 400, function: 'LINEAR' },
     invert: false,
+    outMax: 255,
   };
   const lut = buildDisplayLut(ct);
   const hu = (value: number) => greyOf(lut, ct, value + 1024);
@@ -73,7 +72,11 @@ describe('buildDisplayLut: rescaled CT, W=400 C=40', () => {
   });
 
   it('handles half-unit modality values on the edges (slope 0.5)', () => {
-    const params = { ...ct, bitsStored: 16, rescaleSlope: 0.5 };
+    const params: DisplayLutParams = {
+      ...ct,
+      bitsStored: 16,
+      modality: { kind: 'rescale', slope: 0.5, intercept: -1024 },
+    };
     const halves = buildDisplayLut(params);
     const at = (x: number) => greyOf(halves, params, (x + 1024) / 0.5);
     expect(at(-160.5)).toBe(0);
@@ -90,11 +93,10 @@ describe('buildDisplayLut: other windows', () => {
     const params: DisplayLutParams = {
       bitsStored: 8,
       signed: true,
-      rescaleSlope: 0.5,
-      rescaleIntercept: 0,
-      windowCenter: 0,
-      windowWidth: 1,
+      modality: { kind: 'rescale', slope: 0.5, intercept: 0 },
+      voi: { kind: 'window', center: 0, width: 1, function: 'LINEAR' },
       invert: false,
+      outMax: 255,
     };
     const lut = buildDisplayLut(params);
     expect(greyOf(lut, params, -128)).toBe(0);
@@ -108,11 +110,10 @@ describe('buildDisplayLut: other windows', () => {
     const params: DisplayLutParams = {
       bitsStored: 12,
       signed: false,
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
-      windowCenter: 100,
-      windowWidth: 10,
+      modality: { kind: 'rescale', slope: 1, intercept: 0 },
+      voi: { kind: 'window', center: 100, width: 10, function: 'LINEAR' },
       invert: true,
+      outMax: 255,
     };
     const lut = buildDisplayLut(params);
     expect(greyOf(lut, params, 50)).toBe(255);
@@ -126,11 +127,10 @@ describe('buildDisplayLut: other windows', () => {
     const params: DisplayLutParams = {
       bitsStored: 8,
       signed: false,
-      rescaleSlope: -1,
-      rescaleIntercept: 255,
-      windowCenter: 128,
-      windowWidth: 256,
+      modality: { kind: 'rescale', slope: -1, intercept: 255 },
+      voi: { kind: 'window', center: 128, width: 256, function: 'LINEAR' },
       invert: false,
+      outMax: 255,
     };
     const lut = buildDisplayLut(params);
     expect(greyOf(lut, params, 0)).toBe(255);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DicomElement } from '../../../../src/demo/dicom-writer.js';
 import { EtlError } from '../../../../src/domain/errors.js';
 import { parseDicom } from '../../../../src/transform/dicom/parse.js';
-import { readFirstFrame } from '../../../../src/transform/dicom/pixel-data.js';
+import { readImage } from '../../../../src/transform/dicom/pixel-data.js';
 import {
   grayDicom,
   JPEG_BASELINE,
@@ -12,7 +12,8 @@ import {
 } from '../../../support/render-dicom.js';
 
 function read(file: Uint8Array) {
-  return readFirstFrame(parseDicom(file));
+  const image = readImage(parseDicom(file));
+  return { ...image, frame: image.frame(0) };
 }
 
 function failure(file: Uint8Array): EtlError {
@@ -36,7 +37,7 @@ function withExtra(...extra: DicomElement[]): Uint8Array {
   return grayDicom({ ...base, extra });
 }
 
-describe('readFirstFrame', () => {
+describe('readImage', () => {
   it('returns frame 1 as a view on the file bytes, without copying', () => {
     const file = grayDicom(base);
     const image = read(file);
@@ -73,7 +74,7 @@ describe('readFirstFrame', () => {
     const error = failure(reportDicom());
     expect(error.code).toBe('NOT_AN_IMAGE');
     expect(error.message).toBe(
-      'no Pixel Data (7FE0,0010) in this SR object, SOP Class 1.2.840.10008.5.1.4.1.1.88.11',
+      'this SR object, SOP Class 1.2.840.10008.5.1.4.1.1.88.11 is a structured report, not an image',
     );
   });
 
@@ -85,7 +86,7 @@ describe('readFirstFrame', () => {
     );
   });
 
-  it('says UNSUPPORTED_IMAGE for colour', () => {
+  it('reads colour images with their samples per pixel and planar configuration', () => {
     const rgb = grayDicom({
       rows: 2,
       columns: 2,
@@ -93,18 +94,34 @@ describe('readFirstFrame', () => {
       extra: [
         { tag: 0x00280002, vr: 'US', value: 3 },
         { tag: 0x00280004, vr: 'CS', value: 'RGB' },
-        { tag: 0x00280006, vr: 'US', value: 0 },
+        { tag: 0x00280006, vr: 'US', value: 1 },
       ],
     });
-    const error = failure(rgb);
-    expect(error.code).toBe('UNSUPPORTED_IMAGE');
-    expect(error.message).toContain('Photometric Interpretation RGB, 3 samples per pixel');
-    const palette = withExtra({ tag: 0x00280004, vr: 'CS', value: 'PALETTE COLOR' });
-    expect(failure(palette).code).toBe('UNSUPPORTED_IMAGE');
+    expect(read(rgb)).toMatchObject({
+      photometric: 'RGB',
+      samplesPerPixel: 3,
+      planarConfiguration: 1,
+      frame: { pixelCount: 4 },
+    });
+    expect(read(rgb).frame.data.length).toBe(12);
   });
 
-  it('says UNSUPPORTED_IMAGE for 32-bit samples and for sizes JPEG cannot hold', () => {
-    expect(failure(withExtra({ tag: 0x00280100, vr: 'US', value: 32 })).code).toBe(
+  it('says UNSUPPORTED_IMAGE for an unknown photometric interpretation', () => {
+    const error = failure(withExtra({ tag: 0x00280004, vr: 'CS', value: 'HSV' }));
+    expect(error.code).toBe('UNSUPPORTED_IMAGE');
+    expect(error.message).toBe(
+      'Photometric Interpretation HSV is not supported (1 samples per pixel)',
+    );
+  });
+
+  it('says DICOM_INVALID when Samples per Pixel does not fit the photometric interpretation', () => {
+    const error = failure(withExtra({ tag: 0x00280004, vr: 'CS', value: 'RGB' }));
+    expect(error.code).toBe('DICOM_INVALID');
+    expect(error.message).toBe('Samples per Pixel 1 does not fit RGB (3 expected)');
+  });
+
+  it('says UNSUPPORTED_IMAGE for 64-bit samples and for sizes JPEG cannot hold', () => {
+    expect(failure(withExtra({ tag: 0x00280100, vr: 'US', value: 64 })).code).toBe(
       'UNSUPPORTED_IMAGE',
     );
     const huge = failure(

@@ -20,25 +20,33 @@ function presentationOf(spec: Partial<GrayDicomSpec>, extra: DicomElement[] = []
 describe('readPresentation', () => {
   it('defaults to the identity rescale and no window', () => {
     expect(presentationOf({})).toEqual({
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
-      window: undefined,
+      modality: { kind: 'rescale', slope: 1, intercept: 0 },
+      windows: [],
+      windowFunction: 'LINEAR',
+      voiLuts: [],
       padding: undefined,
+      presentationLutShape: undefined,
     });
   });
 
-  it('takes the first of several windows', () => {
+  it('reads several windows in file order', () => {
     const presentation = presentationOf({
       rescale: { slope: 1, intercept: -1024 },
       window: { center: [40, -600], width: [400, 1500] },
     });
-    expect(presentation.window).toEqual({ center: 40, width: 400 });
-    expect(presentation.rescaleIntercept).toBe(-1024);
+    expect(presentation.windows).toEqual([
+      { center: 40, width: 400 },
+      { center: -600, width: 1500 },
+    ]);
+    expect(presentation.modality).toEqual({ kind: 'rescale', slope: 1, intercept: -1024 });
   });
 
   it('ignores a window whose width is not positive, so the renderer computes one', () => {
-    expect(presentationOf({ window: { center: 40, width: 0 } }).window).toBeUndefined();
-    expect(presentationOf({ window: { center: 40, width: -5 } }).window).toBeUndefined();
+    expect(presentationOf({ window: { center: 40, width: 0 } }).windows).toEqual([undefined]);
+    expect(presentationOf({ window: { center: [40, 50], width: [-5, 10] } }).windows).toEqual([
+      undefined,
+      { center: 50, width: 10 },
+    ]);
   });
 
   it('reads the padding value and range limit as signed when Pixel Representation is 1', () => {
@@ -70,7 +78,7 @@ describe('readPresentation', () => {
     );
   });
 
-  it('drops rescale and window when a Modality LUT Sequence makes their units unknown', () => {
+  it('takes a Modality LUT Sequence instead of the rescale', () => {
     const presentation = presentationOf(
       { rescale: { slope: 2, intercept: -1024 }, window: { center: 40, width: 400 } },
       [
@@ -86,6 +94,10 @@ describe('readPresentation', () => {
         },
       ],
     );
-    expect(presentation).toMatchObject({ rescaleSlope: 1, rescaleIntercept: 0, window: undefined });
+    expect(presentation.modality).toEqual({
+      kind: 'lut',
+      lut: { first: 0, bits: 16, entries: Uint16Array.from([0, 1, 2, 3]) },
+    });
+    expect(presentation.windows).toEqual([{ center: 40, width: 400 }]);
   });
 });
