@@ -19,6 +19,11 @@ export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
   | { ok: false; error: EtlError; dicom: Uint8Array };
 
+/** The encoded images of the frames options.frames selects, in frame order. */
+export type RenderFramesOutcome =
+  | { ok: true; images: RenderedImage[]; dicom: Uint8Array }
+  | { ok: false; error: EtlError; dicom: Uint8Array };
+
 /**
  * piscina needs JavaScript: next to this module once compiled; when vitest runs the TypeScript
  * sources, the compiled worker under dist/ (`npm test` builds first).
@@ -67,6 +72,15 @@ export class RenderPool {
    * worker dies (a transferred input is then lost and must be fetched again).
    */
   async render(bytes: Uint8Array, options: RenderOptions): Promise<RenderOutcome> {
+    const outcome = await this.renderFrames(bytes, { ...options, frames: 'first' });
+    return outcome.ok ? { ok: true, image: outcome.images[0]!, dicom: outcome.dicom } : outcome;
+  }
+
+  /**
+   * Like render(), for every frame when options.frames is 'all' (frame 1 otherwise). The worker
+   * decodes one frame at a time and keeps only the encoded images.
+   */
+  async renderFrames(bytes: Uint8Array, options: RenderOptions): Promise<RenderFramesOutcome> {
     if (this.#closed) {
       throw new EtlError('RENDER_FAILED', 'render pool is closed', { retryable: true });
     }
@@ -89,7 +103,7 @@ export class RenderPool {
     }
     const dicom = moved ? result.dicom : bytes;
     return result.ok
-      ? { ok: true, image: result.image, dicom }
+      ? { ok: true, images: result.images, dicom }
       : { ok: false, error: deserializeError(result.error), dicom };
   }
 

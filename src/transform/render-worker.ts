@@ -3,9 +3,12 @@ import sharp from 'sharp';
 import { asEtlError, serializeError, type SerializedError } from '../domain/errors.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
-import { renderDicom } from './render.js';
+import { renderDicomFrames } from './render.js';
 
-/** The worker side of RenderPool: one task renders one DICOM file. */
+/**
+ * The worker side of RenderPool: one task renders one DICOM file, to the encoded images of the
+ * frames its options select. Only encoded images accumulate; frames are decoded one at a time.
+ */
 
 export interface RenderTask {
   bytes: Uint8Array;
@@ -13,7 +16,7 @@ export interface RenderTask {
 }
 
 export type RenderTaskResult =
-  | { ok: true; image: RenderedImage; dicom: Uint8Array }
+  | { ok: true; images: RenderedImage[]; dicom: Uint8Array }
   | { ok: false; error: SerializedError; dicom: Uint8Array };
 
 // libvips' own thread pool is process-wide: with one pipeline per worker thread and one vips
@@ -24,7 +27,7 @@ sharp.cache(false);
 
 /** Hands the result back with its buffers moved, not copied, when they are whole buffers. */
 function movable(result: RenderTaskResult): unknown {
-  const buffers = [result.dicom, ...(result.ok ? [result.image.bytes] : [])]
+  const buffers = [result.dicom, ...(result.ok ? result.images.map((image) => image.bytes) : [])]
     .filter(ownsWholeBuffer)
     .map((bytes) => bytes.buffer);
   return move({ [transferableSymbol]: buffers, [valueSymbol]: result });
@@ -33,8 +36,9 @@ function movable(result: RenderTaskResult): unknown {
 export default async function render(task: RenderTask): Promise<unknown> {
   const { bytes, options } = task;
   try {
-    const image = await renderDicom(bytes, options);
-    return movable({ ok: true, image, dicom: bytes });
+    const images: RenderedImage[] = [];
+    for await (const image of renderDicomFrames(bytes, options)) images.push(image);
+    return movable({ ok: true, images, dicom: bytes });
   } catch (error) {
     return movable({
       ok: false,

@@ -102,4 +102,19 @@ describe('RenderPool', () => {
     expect(refused.byteLength).toBeGreaterThan(0);
     pool = undefined;
   });
+
+  it('renderFrames returns the encoded image of every frame, in order, with frames all', async () => {
+    pool = RenderPool.create({ threads: 1 });
+    const frames = new Uint8Array(
+      grayDicom({ ...spec, pixels: new Uint16Array(48 * 64 * 3), frames: 3 }),
+    );
+    const outcome = await pool.renderFrames(frames, { ...DEFAULT_RENDER_OPTIONS, frames: 'all' });
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.images.map((image) => image.recipe.frame)).toEqual([1, 2, 3]);
+    for (const image of outcome.images) {
+      expect(await sharp(image.bytes).metadata()).toMatchObject({ format: 'jpeg', width: 64 });
+    }
+    const first = await pool.render(outcome.dicom, { ...DEFAULT_RENDER_OPTIONS, frames: 'all' });
+    expect(first).toMatchObject({ ok: true, image: { recipe: { frame: 1, frames: 3 } } });
+  });
 });
