@@ -122,9 +122,10 @@ type FrameRenderer = (frame: StoredFrame) => Omit<RasterFrame, 'recipe' | 'width
  * The grayscale pipeline (PS3.4 N.2). Inversion: MONOCHROME1 and Presentation LUT Shape INVERSE
  * describe the same single inversion after the VOI LUT, never two. PS3.3 C.8.11.1.1.1 (DX) makes
  * INVERSE the shape to pair with MONOCHROME1 ("output after inversion is in P-Values"), so a
- * MONOCHROME1 image with INVERSE is inverted once, like one without the attribute. IDENTITY does
- * not cancel MONOCHROME1 here: in an image (unlike a presentation state, which we do not apply)
- * the shape only restates how Photometric Interpretation is to be shown.
+ * MONOCHROME1 image with INVERSE is inverted once, like one without the attribute; MONOCHROME2
+ * with INVERSE is inverted too. IDENTITY does not cancel MONOCHROME1: the same clause forbids
+ * that pairing in an image, and files that carry it anyway are mislabelled far more often than
+ * meant to be shown as negatives. dcmtk differs there alone (it lets IDENTITY win).
  */
 function grayPlan(
   image: PixelImage,

@@ -352,6 +352,11 @@ const dcmtkCases = (): DcmtkCase[] => [
     dcmtk: ['+Wi', '1'],
   },
   {
+    name: 'MONOCHROME2 with Presentation LUT Shape INVERSE',
+    file: grayDicom({ ...cr12, extra: [{ tag: 0x20500020, vr: 'CS', value: 'INVERSE' }] }),
+    dcmtk: ['+Wi', '1'],
+  },
+  {
     name: 'RGB, planar configuration 0',
     file: colourDicom({ rows: 40, columns: 50, photometric: 'RGB', pixels: rgbPixels }),
     dcmtk: [],

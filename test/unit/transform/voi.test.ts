@@ -203,7 +203,7 @@ describe('presentation LUT: one inversion, never two', () => {
     expect(narrow('MONOCHROME1', 'INVERSE').pixels).toEqual([255, 113, 0]);
   });
 
-  it('MONOCHROME2 with INVERSE is inverted; IDENTITY changes nothing', () => {
+  it('MONOCHROME2 with INVERSE is inverted; IDENTITY changes nothing, nor cancels MONOCHROME1', () => {
     expect(narrow('MONOCHROME2', 'INVERSE')).toMatchObject({
       pixels: [255, 113, 0],
       recipe: { inverted: true },
