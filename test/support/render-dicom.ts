@@ -10,7 +10,8 @@ const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 export const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
 const SECONDARY_CAPTURE_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.7';
 const BASIC_TEXT_SR = '1.2.840.10008.5.1.4.1.1.88.11';
-export const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
+/** A syntax the renderer will not decode (video), for the UNSUPPORTED_IMAGE paths. */
+export const MPEG2_MAIN_PROFILE = '1.2.840.10008.1.2.4.100';
 
 export interface GrayDicomSpec {
   rows: number;

@@ -2,6 +2,8 @@ import type { DataSet, Element } from 'dicom-parser';
 import { EtlError } from '../../domain/errors.js';
 import { readInteger, readString, readUint16 } from './attributes.js';
 import { formatTag, PIXEL_DATA_TAG, truncated, type ParsedDicom } from './parse.js';
+import { decodeFrame } from '../codecs/decode-frame.js';
+import { readEncapsulated } from '../codecs/encapsulated.js';
 import { unsupportedTransferSyntax } from './transfer-syntax.js';
 
 /**
@@ -254,20 +256,21 @@ function unpackBits(bytes: Uint8Array, firstBit: number, count: number): Uint8Ar
 export function readImage(parsed: ParsedDicom): PixelImage {
   const element = pixelDataElement(parsed);
   const { dataSet, transferSyntax } = parsed;
-  // Encapsulated (compressed) pixel data is rejected here until a decoder takes it.
-  if (transferSyntax.pixels !== 'native') throw unsupportedTransferSyntax(transferSyntax.uid);
+  if (transferSyntax.pixels === undefined) throw unsupportedTransferSyntax(transferSyntax.uid);
   const model = readColourModel(parsed);
   const { rows, columns } = readSize(parsed);
   const bits = readBits(parsed);
   const frames = readInteger(dataSet, 'x00280008', 'Number of Frames') ?? 1;
   if (frames < 1) throw invalid(`Number of Frames ${frames} is less than 1`);
-  if (model.photometric === 'YBR_FULL_422' && columns % 2 !== 0) {
-    throw invalid(`YBR_FULL_422 image has an odd number of columns (${columns})`);
-  }
   if (bits.bitsAllocated === 1 && model.samplesPerPixel !== 1) {
     throw invalid(`Bits Allocated 1 with ${model.photometric}`);
   }
-
+  if (transferSyntax.pixels === 'encapsulated') {
+    return readEncapsulatedImage(parsed, element, { rows, columns, frames, model, bits });
+  }
+  if (model.photometric === 'YBR_FULL_422' && columns % 2 !== 0) {
+    throw invalid(`YBR_FULL_422 image has an odd number of columns (${columns})`);
+  }
   if (element.hadUndefinedLength === true) {
     throw invalid(`Pixel Data has undefined length (encapsulated) under ${transferSyntax.name}`);
   }
@@ -295,4 +298,66 @@ export function readImage(parsed: ParsedDicom): PixelImage {
     return { data, pixelCount, ...bits, bitsAllocated: bits.bitsAllocated };
   };
   return { rows, columns, ...model, bitsAllocated: bits.bitsAllocated, frames, frame };
+}
+
+/**
+ * Compressed pixel data: the fragments are indexed once, and each frame is decoded only when
+ * asked for, into the same little-endian stored values the native path reads, so the LUT and
+ * colour stages never know the frame was compressed.
+ */
+function readEncapsulatedImage(
+  parsed: ParsedDicom,
+  element: Element,
+  image: {
+    rows: number;
+    columns: number;
+    frames: number;
+    model: ReturnType<typeof readColourModel>;
+    bits: ReturnType<typeof readBits>;
+  },
+): PixelImage {
+  const { dataSet, transferSyntax } = parsed;
+  const { rows, columns, frames, model, bits } = image;
+  if (element.hadUndefinedLength !== true) {
+    throw invalid(
+      `Pixel Data has a defined length (native) under the encapsulated ${transferSyntax.name}`,
+    );
+  }
+  if (bits.bitsAllocated !== 8 && bits.bitsAllocated !== 16) {
+    throw new EtlError(
+      'UNSUPPORTED_IMAGE',
+      `Bits Allocated ${bits.bitsAllocated} is not supported under ${transferSyntax.name}`,
+    );
+  }
+  const bitsAllocated = bits.bitsAllocated;
+  const encapsulated = readEncapsulated(dataSet.byteArray, element.dataOffset, frames);
+  const info = {
+    rows,
+    columns,
+    bitsAllocated,
+    bitsStored: bits.bitsStored,
+    signed: bits.signed,
+    samplesPerPixel: model.samplesPerPixel,
+  };
+  const frame = (index: number): StoredFrame => {
+    if (!Number.isInteger(index) || index < 0 || index >= frames) {
+      throw new EtlError('INTERNAL', `frame index ${index} is outside 0..${frames - 1}`);
+    }
+    const decoded = decodeFrame(transferSyntax.uid, encapsulated.frame(index), info);
+    const { samples } = decoded;
+    // JPEG 2000 decoders undo the multiple-component transform that YBR_ICT / YBR_RCT declare.
+    const reversedTransform = model.photometric === 'YBR_ICT' || model.photometric === 'YBR_RCT';
+    const photometric = reversedTransform
+      ? 'RGB'
+      : PHOTOMETRICS.find((name) => name === decoded.photometric);
+    return {
+      data: new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength),
+      pixelCount: rows * columns,
+      ...bits,
+      bitsAllocated,
+      ...(photometric === undefined ? {} : { photometric }),
+      ...(decoded.planar === undefined ? {} : { planarConfiguration: decoded.planar ? 1 : 0 }),
+    };
+  };
+  return { rows, columns, ...model, bitsAllocated, frames, frame };
 }

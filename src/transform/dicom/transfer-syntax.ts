@@ -3,14 +3,17 @@ import { EtlError } from '../../domain/errors.js';
 /**
  * What the renderer knows about each transfer syntax: how its data set is encoded (which decides
  * whether we can parse the header at all) and whether we can decode its pixel data. Adding a
- * codec later means giving its syntax a `pixels` entry here and a decoder in pixel-data.ts.
+ * codec later means giving its syntax a `pixels` entry here and a decoder in src/transform/codecs.
  */
 
 /** How the data set after the file meta is encoded. */
 type DatasetEncoding = 'implicit-le' | 'explicit-le' | 'explicit-be' | 'deflated';
 
-/** Pixel data encodings we can decode to stored values. */
-type PixelEncoding = 'native';
+/**
+ * Pixel data encodings we can decode to stored values: native (the samples as they are) or
+ * encapsulated (fragments of codestreams, decoded by src/transform/codecs).
+ */
+type PixelEncoding = 'native' | 'encapsulated';
 
 export interface TransferSyntax {
   uid: string;
@@ -48,7 +51,12 @@ const KNOWN: readonly TransferSyntax[] = [
     pixels: 'native',
   },
   { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian (retired)', encoding: 'explicit-be' },
-  { uid: '1.2.840.10008.1.2.4.50', name: 'JPEG Baseline (Process 1)', encoding: 'explicit-le' },
+  {
+    uid: '1.2.840.10008.1.2.4.50',
+    name: 'JPEG Baseline (Process 1)',
+    encoding: 'explicit-le',
+    pixels: 'encapsulated',
+  },
   { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)', encoding: 'explicit-le' },
   {
     uid: '1.2.840.10008.1.2.4.57',
@@ -60,14 +68,30 @@ const KNOWN: readonly TransferSyntax[] = [
     name: 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])',
     encoding: 'explicit-le',
   },
-  { uid: '1.2.840.10008.1.2.4.80', name: 'JPEG-LS Lossless', encoding: 'explicit-le' },
-  { uid: '1.2.840.10008.1.2.4.81', name: 'JPEG-LS Lossy (Near-Lossless)', encoding: 'explicit-le' },
+  {
+    uid: '1.2.840.10008.1.2.4.80',
+    name: 'JPEG-LS Lossless',
+    encoding: 'explicit-le',
+    pixels: 'encapsulated',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.81',
+    name: 'JPEG-LS Lossy (Near-Lossless)',
+    encoding: 'explicit-le',
+    pixels: 'encapsulated',
+  },
   {
     uid: '1.2.840.10008.1.2.4.90',
     name: 'JPEG 2000 Image Compression (Lossless Only)',
     encoding: 'explicit-le',
+    pixels: 'encapsulated',
   },
-  { uid: '1.2.840.10008.1.2.4.91', name: 'JPEG 2000 Image Compression', encoding: 'explicit-le' },
+  {
+    uid: '1.2.840.10008.1.2.4.91',
+    name: 'JPEG 2000 Image Compression',
+    encoding: 'explicit-le',
+    pixels: 'encapsulated',
+  },
   {
     uid: '1.2.840.10008.1.2.4.92',
     name: 'JPEG 2000 Part 2 Multi-component Image Compression (Lossless Only)',
@@ -132,18 +156,26 @@ const KNOWN: readonly TransferSyntax[] = [
     uid: '1.2.840.10008.1.2.4.201',
     name: 'High-Throughput JPEG 2000 Image Compression (Lossless Only)',
     encoding: 'explicit-le',
+    pixels: 'encapsulated',
   },
   {
     uid: '1.2.840.10008.1.2.4.202',
     name: 'High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)',
     encoding: 'explicit-le',
+    pixels: 'encapsulated',
   },
   {
     uid: '1.2.840.10008.1.2.4.203',
     name: 'High-Throughput JPEG 2000 Image Compression',
     encoding: 'explicit-le',
+    pixels: 'encapsulated',
   },
-  { uid: '1.2.840.10008.1.2.5', name: 'RLE Lossless', encoding: 'explicit-le' },
+  {
+    uid: '1.2.840.10008.1.2.5',
+    name: 'RLE Lossless',
+    encoding: 'explicit-le',
+    pixels: 'encapsulated',
+  },
 ];
 
 const BY_UID: ReadonlyMap<string, TransferSyntax> = new Map(KNOWN.map((ts) => [ts.uid, ts]));

@@ -14,7 +14,7 @@ import {
   colourDicom,
   CR_IMAGE_STORAGE,
   grayDicom,
-  JPEG_BASELINE,
+  MPEG2_MAIN_PROFILE,
   reportDicom,
   withTransferSyntaxUid,
   type GrayDicomSpec,
@@ -176,7 +176,7 @@ describe('renderDicom', () => {
       ['cut in the pixel data', file.subarray(0, file.length - 100), 'DICOM_TRUNCATED'],
       ['cut in the header', file.subarray(0, 400), 'DICOM_TRUNCATED'],
       ['a structured report', reportDicom(), 'NOT_AN_IMAGE'],
-      ['JPEG baseline', withTransferSyntaxUid(file, JPEG_BASELINE), 'UNSUPPORTED_IMAGE'],
+      ['MPEG-2 video', withTransferSyntaxUid(file, MPEG2_MAIN_PROFILE), 'UNSUPPORTED_IMAGE'],
     ];
     for (const [name, bytes, code] of cases) {
       const error = await failureOf(bytes);

@@ -5,7 +5,7 @@ import { parseDicom } from '../../../../src/transform/dicom/parse.js';
 import { readImage } from '../../../../src/transform/dicom/pixel-data.js';
 import {
   grayDicom,
-  JPEG_BASELINE,
+  MPEG2_MAIN_PROFILE,
   reportDicom,
   withTransferSyntaxUid,
   type GrayDicomSpec,
@@ -79,10 +79,10 @@ describe('readImage', () => {
   });
 
   it('says UNSUPPORTED_IMAGE for pixel data in a syntax without a decoder, naming it', () => {
-    const error = failure(withTransferSyntaxUid(grayDicom(base), JPEG_BASELINE));
+    const error = failure(withTransferSyntaxUid(grayDicom(base), MPEG2_MAIN_PROFILE));
     expect(error.code).toBe('UNSUPPORTED_IMAGE');
     expect(error.message).toBe(
-      'transfer syntax 1.2.840.10008.1.2.4.50 (JPEG Baseline (Process 1)) is not supported',
+      'transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile / Main Level) is not supported',
     );
   });
 
