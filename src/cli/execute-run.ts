@@ -13,6 +13,7 @@ import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
 import { RunStopped } from '../queue/limiter.js';
 import { openDestination, openRuntime, openSource, openState } from './compose.js';
 import { resolveQueryPath, TOOL_VERSION } from './package-info.js';
+import { pipelineRenderOptions } from './render-options.js';
 
 export interface RunInvocation {
   config: Config;
@@ -45,7 +46,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
     batchSize: config.batchSize,
     destination: rootUrl,
     prefix,
-    render: { quality: config.quality, optimiseCoding: config.optimiseCoding },
+    render: pipelineRenderOptions(config),
   };
 }
 

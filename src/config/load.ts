@@ -116,11 +116,12 @@ export function describeConfig(
   return KEYS.map((key) => {
     const value = resolved.config[key];
     const spec = SPECS[key];
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
     let shown: string;
     if (value === undefined) shown = '';
-    else if (spec.secret === 'url') shown = redactUrl(String(value));
+    else if (spec.secret === 'url') shown = redactUrl(text);
     else if (spec.secret === true) shown = '***';
-    else shown = String(value);
+    else shown = text;
     return { key: spec.flag ?? spec.env?.[0] ?? key, value: shown, origin: resolved.origins[key] };
   });
 }

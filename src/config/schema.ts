@@ -145,7 +145,7 @@ export const CONFIG_KEYS = {
     env: ['EDEN_RENDER_THREADS'],
     flag: '--render-threads',
     default: availableParallelism(),
-    doc: 'Worker threads that render images (default: the number of cores).',
+    doc: 'Worker threads that render images (one per core by default).',
   },
   dest: {
     schema: z.string().min(1).optional(),
@@ -185,6 +185,60 @@ export const CONFIG_KEYS = {
     flag: '--optimise-coding',
     default: false,
     doc: 'Optimised Huffman tables: ~10% smaller JPEGs, ~2x encode time.',
+  },
+  format: {
+    schema: z.enum(['jpeg', 'png']),
+    expected: 'jpeg or png',
+    env: ['EDEN_IMAGE_FORMAT'],
+    flag: '--format',
+    default: 'jpeg',
+    doc: 'Image format: JPEG, or lossless PNG (`convert` only for now).',
+  },
+  bitDepth: {
+    schema: z.coerce.number().pipe(z.union([z.literal(8), z.literal(16)])),
+    expected: '8 or 16 (16 with --format png)',
+    env: ['EDEN_BIT_DEPTH'],
+    flag: '--bit-depth',
+    default: 8,
+    doc: 'Grey levels of the image: 16 writes a 16-bit PNG master (with --format png).',
+  },
+  maxSize: {
+    schema: positiveInt(65_535).optional(),
+    expected: 'a size in pixels, 1..65535',
+    env: ['EDEN_MAX_SIZE'],
+    flag: '--max-size',
+    doc: 'Longest side of the image in pixels; larger images are downsampled (lanczos3).',
+  },
+  window: {
+    schema: z
+      .string()
+      .regex(/^\s*-?\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*$/)
+      .transform((value) => {
+        const [center, width] = value.split(',').map(Number) as [number, number];
+        return { center, width };
+      })
+      .refine((window) => window.width > 0)
+      .optional(),
+    expected: 'CENTER,WIDTH in modality units, width above 0, e.g. 40,400',
+    env: ['EDEN_WINDOW'],
+    flag: '--window',
+    doc: "VOI window to use instead of the file's.",
+  },
+  windowIndex: {
+    schema: positiveInt(1000),
+    expected: 'an integer, 1 or more',
+    env: ['EDEN_WINDOW_INDEX'],
+    flag: '--window-index',
+    default: 1,
+    doc: "Which of the file's windows (or VOI LUTs) to use, from 1.",
+  },
+  frames: {
+    schema: z.enum(['first', 'all']),
+    expected: 'first or all',
+    env: ['EDEN_FRAMES'],
+    flag: '--frames',
+    default: 'first',
+    doc: 'Frames of multi-frame images to render: the first, or all (`convert` only for now).',
   },
   maxFileBytes: {
     schema: z.coerce.number().int().min(1024),

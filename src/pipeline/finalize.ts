@@ -45,6 +45,11 @@ export async function finalizeRun(
       prefix: spec.prefix,
       jpegQuality: spec.render.quality,
       optimiseCoding: spec.render.optimiseCoding,
+      windowIndex: spec.render.windowIndex ?? 1,
+      ...(spec.render.maxSize === undefined ? {} : { maxSize: spec.render.maxSize }),
+      ...(spec.render.window === undefined
+        ? {}
+        : { window: `${spec.render.window.center},${spec.render.window.width}` }),
     },
     counts: {
       studies: stamped.totalStudies ?? 0,
