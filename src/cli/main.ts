@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, EtlError } from '../domain/errors.js';
 import { RunStopped } from '../queue/limiter.js';
 import { addConfigCommand } from './config-command.js';
+import { addConvertCommand } from './convert-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT_STOPPED } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
@@ -22,6 +23,7 @@ const program = new Command()
   .exitOverride();
 addRunCommand(program);
 addDemoCommand(program);
+addConvertCommand(program);
 addConfigCommand(program);
 
 try {
