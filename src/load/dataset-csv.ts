@@ -145,20 +145,20 @@ export const DATASET_CSV_COLUMNS: readonly CsvColumn<DatasetRow>[] = [
   {
     name: 'window_source',
     meaning:
-      'Where the display window came from: the file (Window Center/Width), percentiles of the pixel values, or their full range.',
-    format: 'file, percentile or full-range',
+      "Where the display window came from: the file's Window Center/Width or VOI LUT, a --window override, percentiles of the pixel values, their full range, or none (colour).",
+    format: 'file, voi-lut, override, percentile, full-range or none',
     value: (row) => cell.text(row.recipe?.windowSource ?? null),
   },
   {
     name: 'window_center',
     meaning: 'Center of the VOI window applied, in modality units (after rescale).',
-    format: 'decimal number',
+    format: 'decimal number, empty for a VOI LUT or a colour image',
     value: (row) => cell.number(row.recipe?.windowCenter ?? null),
   },
   {
     name: 'window_width',
     meaning: 'Width of the VOI window applied, in modality units (after rescale).',
-    format: 'decimal number',
+    format: 'decimal number, empty for a VOI LUT or a colour image',
     value: (row) => cell.number(row.recipe?.windowWidth ?? null),
   },
   {
@@ -172,6 +172,30 @@ export const DATASET_CSV_COLUMNS: readonly CsvColumn<DatasetRow>[] = [
     meaning: "The DICOM file's Photometric Interpretation.",
     format: 'DICOM code string, e.g. MONOCHROME2',
     value: (row) => cell.text(row.recipe?.photometricInterpretation ?? null),
+  },
+  {
+    name: 'voi_function',
+    meaning: 'VOI function applied: the window functions of PS3.3 C.11.2.1.3, a VOI LUT, or none.',
+    format: 'LINEAR, LINEAR_EXACT, SIGMOID, LUT or NONE',
+    value: (row) => cell.text(row.recipe?.voiFunction ?? null),
+  },
+  {
+    name: 'frame',
+    meaning: 'Frame of the DICOM image that was rendered, from 1.',
+    format: 'integer',
+    value: (row) => cell.number(row.recipe?.frame ?? null),
+  },
+  {
+    name: 'codec',
+    meaning: 'Format of the rendered image.',
+    format: 'jpeg or png',
+    value: (row) => cell.text(row.recipe?.codec ?? null),
+  },
+  {
+    name: 'quality',
+    meaning: 'JPEG quality the image was encoded with.',
+    format: 'integer 1..100, empty for PNG',
+    value: (row) => cell.number(row.recipe?.quality ?? null),
   },
 ];
 

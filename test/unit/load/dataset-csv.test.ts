@@ -86,6 +86,10 @@ const EXTRA_COLUMNS = [
   'window_width',
   'inverted',
   'photometric_interpretation',
+  'voi_function',
+  'frame',
+  'codec',
+  'quality',
 ];
 
 function asObjects(csv: string): Record<string, string>[] {
@@ -117,6 +121,10 @@ describe('buildDatasetCsv', () => {
       window_width: '400.5',
       inverted: 'False',
       photometric_interpretation: 'MONOCHROME2',
+      voi_function: 'LINEAR',
+      frame: '1',
+      codec: 'jpeg',
+      quality: '90',
     });
   });
 
