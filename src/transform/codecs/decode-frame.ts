@@ -1,6 +1,7 @@
 import { unsupportedTransferSyntax } from '../dicom/transfer-syntax.js';
 import { decodeWithCodec, type CodecName } from './emscripten-codec.js';
 import type { DecodedFrame, FrameInfo } from './frame.js';
+import { decodeJpegLossless } from './jpeg-lossless.js';
 import { decodeRle } from './rle.js';
 
 export type { DecodedFrame, FrameInfo } from './frame.js';
@@ -17,6 +18,7 @@ const CODECS: ReadonlyMap<string, { codec: CodecName; label: string }> = new Map
 ]);
 
 const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
+const JPEG_LOSSLESS = new Set(['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70']);
 
 /**
  * Decodes one encapsulated frame of `syntax` into the samples the native path would hold.
@@ -24,6 +26,7 @@ const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
  */
 export function decodeFrame(syntax: string, frame: Uint8Array, info: FrameInfo): DecodedFrame {
   if (syntax === RLE_LOSSLESS) return decodeRle(frame, info);
+  if (JPEG_LOSSLESS.has(syntax)) return decodeJpegLossless(frame, info);
   const entry = CODECS.get(syntax);
   if (entry === undefined) throw unsupportedTransferSyntax(syntax);
   const decoded = decodeWithCodec(entry.codec, entry.label, frame, info);

@@ -62,11 +62,13 @@ const KNOWN: readonly TransferSyntax[] = [
     uid: '1.2.840.10008.1.2.4.57',
     name: 'JPEG Lossless, Non-Hierarchical (Process 14)',
     encoding: 'explicit-le',
+    pixels: 'encapsulated',
   },
   {
     uid: '1.2.840.10008.1.2.4.70',
     name: 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])',
     encoding: 'explicit-le',
+    pixels: 'encapsulated',
   },
   {
     uid: '1.2.840.10008.1.2.4.80',

@@ -19,6 +19,8 @@ const ct = {
 // Lossless encoders: the rendered raster must equal the uncompressed file's, pixel for pixel.
 const LOSSLESS: [string, string, string[]][] = [
   ['RLE Lossless', 'dcmcrle', []],
+  ['JPEG Lossless SV1', 'dcmcjpeg', ['+e1']],
+  ['JPEG Lossless process 14, predictor 6', 'dcmcjpeg', ['+el', '+sv', '6']],
   ['JPEG-LS Lossless', 'dcmcjpls', ['+el']],
   ['JPEG 2000 (Lossless Only)', 'gdcmconv', ['--j2k']],
 ];
