@@ -169,9 +169,10 @@ function checkExtents(dataSet: DataSet, bytes: Uint8Array): void {
 /**
  * Reads the header of a DICOM file up to the Pixel Data element, which is located but not read:
  * the pixel decoder takes it from there, so a 15 MB CR costs a few hundred header elements.
- * Throws NOT_DICOM, DICOM_TRUNCATED, DICOM_INVALID, or UNSUPPORTED_IMAGE for a transfer syntax
- * whose data set we cannot even parse (big endian, unknown). A deflated data set is inflated
- * first; `dataSet.byteArray` is then the inflated file, not `bytes`.
+ * Throws NOT_DICOM, DICOM_TRUNCATED, DICOM_INVALID, or UNSUPPORTED_IMAGE for an unknown
+ * transfer syntax. A deflated data set is inflated first; `dataSet.byteArray` is then the
+ * inflated file, not `bytes`. A big endian data set is read as such by dicom-parser; its pixel
+ * samples stay big endian in the bytes (the pixel reader swaps them).
  */
 export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const part10 = hasPart10Prefix(bytes);
@@ -185,9 +186,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const uid = bareUid ?? readTransferSyntaxUid(bytes);
   const transferSyntax = lookupTransferSyntax(uid);
   const encoding = transferSyntax?.encoding;
-  if (transferSyntax === undefined || encoding === 'explicit-be') {
-    throw unsupportedTransferSyntax(uid);
-  }
+  if (transferSyntax === undefined) throw unsupportedTransferSyntax(uid);
   let dataSet: DataSet;
   try {
     dataSet = dicomParser.parseDicom(bytes, {

@@ -285,6 +285,7 @@ export function readImage(parsed: ParsedDicom): PixelImage {
     throw truncated(`pixel data has ${available} bytes, ${expected} expected for ${shape}`);
   }
   const pixels = bytes.subarray(element.dataOffset, element.dataOffset + expected);
+  const bigEndian = transferSyntax.encoding === 'explicit-be';
   const frame = (index: number): StoredFrame => {
     if (!Number.isInteger(index) || index < 0 || index >= frames) {
       throw new EtlError('INTERNAL', `frame index ${index} is outside 0..${frames - 1}`);
@@ -294,7 +295,8 @@ export function readImage(parsed: ParsedDicom): PixelImage {
       return { data, pixelCount, bitsAllocated: 8, bitsStored: 1, highBit: 0, signed: false };
     }
     const frameBytes = frameBits / 8;
-    const data = pixels.subarray(index * frameBytes, (index + 1) * frameBytes);
+    const stored = pixels.subarray(index * frameBytes, (index + 1) * frameBytes);
+    const data = bigEndian ? toLittleEndian(stored, bits.bitsAllocated) : stored;
     return { data, pixelCount, ...bits, bitsAllocated: bits.bitsAllocated };
   };
   return { rows, columns, ...model, bitsAllocated: bits.bitsAllocated, frames, frame };
@@ -360,4 +362,18 @@ function readEncapsulatedImage(
     };
   };
   return { rows, columns, ...model, bitsAllocated, frames, frame };
+}
+
+/**
+ * Explicit VR Big Endian (retired, still in old archives) stores OW samples most significant
+ * byte first; the LUT stage reads little endian, so a frame gets a swapped copy.
+ */
+function toLittleEndian(stored: Uint8Array, bitsAllocated: number): Uint8Array {
+  if (bitsAllocated <= 8) return stored;
+  const width = bitsAllocated / 8;
+  const swapped = new Uint8Array(stored.length);
+  for (let at = 0; at + width <= stored.length; at += width) {
+    for (let byte = 0; byte < width; byte += 1) swapped[at + byte] = stored[at + width - 1 - byte]!;
+  }
+  return swapped;
 }

@@ -50,7 +50,12 @@ const KNOWN: readonly TransferSyntax[] = [
     encoding: 'deflated',
     pixels: 'native',
   },
-  { uid: '1.2.840.10008.1.2.2', name: 'Explicit VR Big Endian (retired)', encoding: 'explicit-be' },
+  {
+    uid: '1.2.840.10008.1.2.2',
+    name: 'Explicit VR Big Endian (retired)',
+    encoding: 'explicit-be',
+    pixels: 'native',
+  },
   {
     uid: '1.2.840.10008.1.2.4.50',
     name: 'JPEG Baseline (Process 1)',

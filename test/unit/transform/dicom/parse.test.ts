@@ -84,12 +84,9 @@ describe('parseDicom', () => {
     );
   });
 
-  it('names the transfer syntax it cannot parse: big endian, unknown', () => {
+  it('names a transfer syntax it does not know', () => {
     const file = grayDicom({ rows: 3, columns: 4, pixels });
-    const cases = [
-      ['1.2.840.10008.1.2.2', 'Explicit VR Big Endian'],
-      ['1.2.3.4.5.6', 'unknown'],
-    ] as const;
+    const cases = [['1.2.3.4.5.6', 'unknown']] as const;
     for (const [uid, name] of cases) {
       const error = failure(() => parseDicom(withTransferSyntaxUid(file, uid)));
       expect(error.code).toBe('UNSUPPORTED_IMAGE');

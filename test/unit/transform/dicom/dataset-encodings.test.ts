@@ -51,3 +51,30 @@ describe('Deflated Explicit VR Little Endian', () => {
     });
   });
 });
+
+describe('Explicit VR Big Endian', () => {
+  for (const [label, spec] of [
+    ['signed 16-bit', ct],
+    [
+      'unsigned 8-bit',
+      {
+        ...ct,
+        pixels: Uint8Array.from({ length: 64 * 48 }, (_, i) => (i * 7) % 256),
+        window: { center: 128, width: 256 },
+      },
+    ],
+  ] as const) {
+    it(`renders ${label} exactly like little endian (dcmconv +tb)`, async () => {
+      await withTempDir(async (dir) => {
+        const source = grayDicom(spec);
+        const bigEndian = await convert(dir, source, 'dcmconv', ['+tb']);
+        expect(parseDicom(bigEndian).transferSyntax.uid).toBe('1.2.840.10008.1.2.2');
+        expect(Buffer.from(bigEndian).equals(Buffer.from(source))).toBe(false);
+        const mine = await renderDicom(bigEndian, DEFAULT_RENDER_OPTIONS);
+        const reference = await renderDicom(source, DEFAULT_RENDER_OPTIONS);
+        expect(mine.recipe).toEqual(reference.recipe);
+        expect(Buffer.from(mine.bytes).equals(Buffer.from(reference.bytes))).toBe(true);
+      });
+    });
+  }
+});
