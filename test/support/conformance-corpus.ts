@@ -51,17 +51,6 @@ export function pydicomTestFiles(): Map<string, string> | undefined {
 /** dcmtk's renderer; installed by .ci/run with the rest of dcmtk. */
 const DCMJ2PNM = 'dcmj2pnm';
 
-/** True when dcmj2pnm (dcmtk) is on the PATH. */
-export function hasDcmj2pnm(): boolean {
-  try {
-    execFileSync(DCMJ2PNM, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    // Not installed: the caller skips the comparisons and says why.
-    return false;
-  }
-}
-
 export interface Pnm {
   width: number;
   height: number;
