@@ -215,14 +215,6 @@ const EXPECTED: Record<string, Expectation> = {
  * the reason. The tolerance stays global; these are checked against their own maximum.
  */
 const KNOWN_DIFFERENCES: Record<string, { max: number; reason: string }> = {
-  'SC_jpeg_no_color_transform.dcm': {
-    max: 137,
-    reason:
-      'RENDERER BUG: JPEG Baseline labelled RGB, components 0/1/2, no JFIF or Adobe APP14 marker. ' +
-      'PS3.5 8.2.1: the Photometric Interpretation describes the compressed data, so RGB means no ' +
-      'colour transform; dcmtk (+cp) and pydicom decode it as RGB (a near-white image, 244/244/244). ' +
-      'We let libjpeg-turbo guess YCbCr from the missing markers and convert it again.',
-  },
 };
 
 type Outcome = { raster: RasterFrame } | { error: EtlError };

@@ -1,6 +1,7 @@
 import { unsupportedTransferSyntax } from '../dicom/transfer-syntax.js';
 import { decodeWithCodec, type CodecName } from './emscripten-codec.js';
 import type { DecodedFrame, FrameInfo } from './frame.js';
+import { withDicomColourSpace } from './jpeg-colour.js';
 import { decodeJpegLossless } from './jpeg-lossless.js';
 import { decodeRle } from './rle.js';
 
@@ -29,7 +30,9 @@ export function decodeFrame(syntax: string, frame: Uint8Array, info: FrameInfo):
   if (JPEG_LOSSLESS.has(syntax)) return decodeJpegLossless(frame, info);
   const entry = CODECS.get(syntax);
   if (entry === undefined) throw unsupportedTransferSyntax(syntax);
-  const decoded = decodeWithCodec(entry.codec, entry.label, frame, info);
+  const codestream =
+    entry.codec === 'libjpeg-turbo' ? withDicomColourSpace(frame, info.photometric) : frame;
+  const decoded = decodeWithCodec(entry.codec, entry.label, codestream, info);
   // libjpeg-turbo converts a JPEG's YCbCr to RGB on the way out.
   return entry.codec === 'libjpeg-turbo' && info.samplesPerPixel === 3
     ? { ...decoded, photometric: 'RGB' }

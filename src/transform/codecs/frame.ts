@@ -12,6 +12,8 @@ export interface FrameInfo {
   /** Pixel Representation 1. */
   signed: boolean;
   samplesPerPixel: number;
+  /** The DICOM Photometric Interpretation, which says what the compressed components are. */
+  photometric?: string;
 }
 
 export interface DecodedFrame {

@@ -340,6 +340,7 @@ function readEncapsulatedImage(
     bitsStored: bits.bitsStored,
     signed: bits.signed,
     samplesPerPixel: model.samplesPerPixel,
+    photometric: model.photometric,
   };
   const frame = (index: number): StoredFrame => {
     if (!Number.isInteger(index) || index < 0 || index >= frames) {
