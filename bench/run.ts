@@ -1,4 +1,6 @@
 /**
+ * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead.
+ *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
  * `eden-etl run` into a fresh destination `repeat` times as a separate process under
@@ -152,4 +154,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[2] === 'render') {
+  const { renderBench } = await import('./render.js');
+  await renderBench(process.argv.slice(3));
+} else {
+  await main();
+}

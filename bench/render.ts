@@ -1,0 +1,555 @@
+/**
+ * `npm run bench -- render [--iterations 15] [--peer-iterations 7] [--rounds 4]`: our renderer
+ * beside its peers on the same generated files, in one run.
+ *
+ * Files come from the sample-PACS generator (src/demo) at the sizes of issue 3 — CR 3000×2500
+ * 12-bit MONOCHROME1, DX 2048×2048 14-bit, CT 512×512 signed — plus the CR recompressed by dcmtk
+ * (JPEG-LS, RLE) and gdcm (JPEG 2000), all in a temporary directory removed at the end. Per file:
+ *
+ * - ours: renderDicom in this process, single thread, warmed up, median of `iterations`;
+ * - encode floor: sharp encoding the already 8-bit raster of the same image (libjpeg-turbo);
+ * - pydicom+PIL: Debian's python3, one process per file, warmed up, median of `peer-iterations`;
+ * - dcmj2pnm: the whole process per file (what a per-file tool costs), median of `peer-iterations`.
+ *
+ * Then throughput over all files with RenderPool at 1 and 2 threads, and the peak memory of one
+ * 3000×3000 16-bit frame measured in a child process.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { renderStudyFiles } from '../src/demo/study-files.js';
+import { planStudy, type PlannedStudy } from '../src/demo/study-plan.js';
+import { DEFAULT_RENDER_OPTIONS } from '../src/domain/render.js';
+import { renderDicom, renderToRaster } from '../src/transform/render.js';
+import { RenderPool } from '../src/transform/render-pool.js';
+
+const PYTHON = '/usr/bin/python3';
+const RUN_SCRIPT = fileURLToPath(new URL('./run.js', import.meta.url));
+
+interface BenchFile {
+  label: string;
+  path: string;
+  bytes: Uint8Array;
+  /** Has a VOI window in its header: dcmj2pnm gets +Wi 1, else +Wm. */
+  windowed: boolean;
+  /** dcmtk's command-line renderer for its transfer syntax; a reason when dcmtk has none. */
+  dcmtk: { tool: string } | { none: string };
+}
+
+interface Row {
+  label: string;
+  ours: number;
+  floor: number;
+  pydicom: number | null;
+  dcmj2pnm: number | null;
+  notes: string[];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function mustRun(command: string, args: readonly string[]): Promise<string> {
+  const result = await run(command, args);
+  if (result.code !== 0) {
+    throw new Error(
+      `bench: ${command} ${args.join(' ')} exited ${String(result.code)}: ${result.stderr.slice(-1000)}`,
+    );
+  }
+  return result.stdout;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** The first planned study (seed 1) that matches, from the sample PACS's own plan. */
+function findStudy(matches: (study: PlannedStudy) => boolean): PlannedStudy {
+  for (let ordinal = 1; ordinal <= 200; ordinal += 1) {
+    const study = planStudy(1, ordinal);
+    if (matches(study)) return study;
+  }
+  throw new Error('bench: the sample-PACS plan has no study of the wanted device');
+}
+
+/** Renders only the first file of the study: the generator is lazy. */
+function firstFile(study: PlannedStudy): Uint8Array {
+  for (const file of renderStudyFiles(study)) return file.bytes;
+  throw new Error('bench: the planned study has no file');
+}
+
+/** One radiograph of the device `model`, resized to rows × columns on the same detector. */
+function radiograph(model: string, rows: number, columns: number): Uint8Array {
+  const study = findStudy((s) => s.kind === 'chest-radiograph' && s.device.model === model);
+  if (study.kind !== 'chest-radiograph') throw new Error('unreachable');
+  const series = study.series[0]!;
+  const instance = series.instances[0]!;
+  if (instance.image.kind !== 'radiograph') throw new Error('unreachable');
+  const pixelSpacing = Math.round((study.device.detector.height / rows) * 1e4) / 1e4;
+  const image = { ...instance.image, rows, columns, pixelSpacing };
+  const single: PlannedStudy = {
+    ...study,
+    series: [{ ...series, instances: [{ ...instance, image }] }],
+  };
+  return firstFile(single);
+}
+
+function ctSlice(model: string): Uint8Array {
+  const study = findStudy((s) => s.kind === 'chest-ct' && s.device.model === model);
+  return firstFile(study);
+}
+
+async function generateFiles(dir: string): Promise<BenchFile[]> {
+  const write = async (name: string, bytes: Uint8Array): Promise<string> => {
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    return path;
+  };
+  const files: BenchFile[] = [];
+  const add = async (label: string, name: string, bytes: Uint8Array): Promise<string> => {
+    const path = await write(name, bytes);
+    files.push({ label, path, bytes, windowed: true, dcmtk: { tool: 'dcmj2pnm' } });
+    return path;
+  };
+  // CR Reader 35: MONOCHROME1, 12 bits stored, one window, explicit VR LE.
+  const cr = await add(
+    'CR 3000×2500 12-bit MONO1',
+    'cr.dcm',
+    radiograph('CR Reader 35', 3000, 2500),
+  );
+  // DRX Vista: MONOCHROME2, 14 bits stored, two windows, rescale.
+  await add('DX 2048×2048 14-bit', 'dx.dcm', radiograph('DRX Vista', 2048, 2048));
+  // Helix 64: 12 bits stored signed, padding −2000, rescaled to HU, implicit VR LE.
+  await add('CT 512×512 signed', 'ct.dcm', ctSlice('Helix 64'));
+  // dcmj2pnm decodes JPEG and RLE; JPEG-LS is dcml2pnm's (same options); dcmtk has no JPEG 2000.
+  const variants: [string, string, string, string[], BenchFile['dcmtk']][] = [
+    ['CR JPEG-LS lossless', 'cr-jls.dcm', '/usr/bin/dcmcjpls', ['+el'], { tool: 'dcml2pnm' }],
+    ['CR RLE lossless', 'cr-rle.dcm', '/usr/bin/dcmcrle', [], { tool: 'dcmj2pnm' }],
+    [
+      'CR JPEG 2000 lossless',
+      'cr-j2k.dcm',
+      '/usr/bin/gdcmconv',
+      ['--j2k'],
+      { none: 'dcmtk has no JPEG 2000 decoder' },
+    ],
+  ];
+  for (const [label, name, tool, options, dcmtk] of variants) {
+    const out = join(dir, name);
+    if (!existsSync(tool)) {
+      process.stderr.write(
+        `bench: ${tool} missing, ${label} skipped (apt-get install dcmtk libgdcm-tools)\n`,
+      );
+      continue;
+    }
+    await mustRun(tool, [...options, cr, out]);
+    files.push({ label, path: out, bytes: await readFile(out), windowed: true, dcmtk });
+  }
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+async function timeOurs(bytes: Uint8Array, iterations: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < iterations + 2; i += 1) {
+    const started = performance.now();
+    await renderDicom(bytes, DEFAULT_RENDER_OPTIONS);
+    if (i >= 2) times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+/** libjpeg-turbo via sharp on the already 8-bit raster: the cost of the JPEG alone. */
+async function timeFloor(bytes: Uint8Array, iterations: number): Promise<number> {
+  const raster = renderToRaster(bytes, DEFAULT_RENDER_OPTIONS);
+  const { width, height, channels } = raster;
+  const times: number[] = [];
+  for (let i = 0; i < iterations + 2; i += 1) {
+    const started = performance.now();
+    await sharp(raster.pixels, { raw: { width, height, channels } })
+      .toColourspace('b-w')
+      .jpeg({ quality: 90, optimiseCoding: false })
+      .toBuffer();
+    if (i >= 2) times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+/**
+ * pydicom + numpy + PIL the way a Python ETL does it, warmed up, the file read from memory.
+ * The 8-bit scaling uses the output range pydicom's apply_windowing maps onto (its y_min/y_max).
+ */
+const PYDICOM_SCRIPT = String.raw`
+import io, json, sys, time
+import numpy as np
+import pydicom
+from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
+from PIL import Image
+
+path, iterations = sys.argv[1], int(sys.argv[2])
+data = open(path, 'rb').read()
+syntax = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).file_meta.TransferSyntaxUID
+# The handler pydicom itself picks: the first available one that supports the syntax (GDCM for
+# JPEG-LS and JPEG 2000 with python3-gdcm installed, its own numpy RLE decoder for RLE).
+handler = None
+if syntax.is_compressed:
+    usable = [h for h in pydicom.config.pixel_data_handlers
+              if h.supports_transfer_syntax(syntax) and h.is_available()]
+    if not usable:
+        sys.exit('no pixel data handler for ' + syntax.name + ' (apt-get install python3-gdcm)')
+    handler = usable[0].HANDLER_NAME
+
+def render():
+    ds = pydicom.dcmread(io.BytesIO(data))
+    arr = apply_modality_lut(ds.pixel_array, ds)
+    if 'WindowCenter' in ds or 'VOILUTSequence' in ds:
+        arr = apply_voi_lut(arr, ds, index=0)
+        if ds.PixelRepresentation == 0:
+            lo, hi = 0, 2 ** ds.BitsStored - 1
+        else:
+            lo, hi = -(2 ** (ds.BitsStored - 1)), 2 ** (ds.BitsStored - 1) - 1
+        if 'RescaleSlope' in ds and 'RescaleIntercept' in ds:
+            lo = lo * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+            hi = hi * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    else:
+        lo, hi = float(arr.min()), float(arr.max())
+    out = np.clip((arr - lo) * (255.0 / max(hi - lo, 1)) + 0.5, 0, 255).astype(np.uint8)
+    if ds.PhotometricInterpretation == 'MONOCHROME1':
+        out = 255 - out
+    buf = io.BytesIO()
+    Image.fromarray(out).save(buf, 'JPEG', quality=90)
+    return buf.getvalue()
+
+times = []
+for i in range(iterations + 2):
+    started = time.perf_counter()
+    render()
+    if i >= 2:
+        times.append((time.perf_counter() - started) * 1000)
+times.sort()
+n = len(times)
+print(json.dumps({'median': times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2, 'handler': handler}))
+`;
+
+async function timePydicom(
+  file: BenchFile,
+  iterations: number,
+): Promise<{ ms: number | null; note?: string }> {
+  if (!existsSync(PYTHON)) return { ms: null, note: 'no /usr/bin/python3' };
+  const result = await run(PYTHON, ['-c', PYDICOM_SCRIPT, file.path, String(iterations)]);
+  if (result.code !== 0) {
+    const last = result.stderr.trim().split('\n').at(-1) ?? '';
+    return { ms: null, note: last.slice(0, 120) };
+  }
+  const { median, handler } = JSON.parse(result.stdout) as {
+    median: number;
+    handler: string | null;
+  };
+  return handler === null ? { ms: median } : { ms: median, note: `decoded by ${handler}` };
+}
+
+async function timeDcmj2pnm(
+  file: BenchFile,
+  dir: string,
+  iterations: number,
+): Promise<{ ms: number | null; note?: string }> {
+  if ('none' in file.dcmtk) return { ms: null, note: file.dcmtk.none };
+  const tool = `/usr/bin/${file.dcmtk.tool}`;
+  if (!existsSync(tool)) return { ms: null, note: `${tool} missing (apt-get install dcmtk)` };
+  // dcml2pnm cannot write JPEG: raw PGM, which makes its figure a lower bound.
+  const jpeg = file.dcmtk.tool === 'dcmj2pnm';
+  const out = join(dir, jpeg ? 'dcmtk-out.jpg' : 'dcmtk-out.pgm');
+  const args = [jpeg ? '+oj' : '+op', ...(file.windowed ? ['+Wi', '1'] : ['+Wm']), file.path, out];
+  const times: number[] = [];
+  for (let i = 0; i < iterations + 1; i += 1) {
+    const started = performance.now();
+    const result = await run(tool, args);
+    const elapsed = performance.now() - started;
+    if (result.code !== 0) {
+      const last = result.stderr.trim().split('\n').at(-1) ?? '';
+      return { ms: null, note: `${file.dcmtk.tool}: ${last.slice(0, 120)}` };
+    }
+    if (i >= 1) times.push(elapsed);
+  }
+  return jpeg
+    ? { ms: median(times) }
+    : {
+        ms: median(times),
+        note: `${file.dcmtk.tool} (dcmtk's renderer for it) writing raw PGM, as it cannot write JPEG: a lower bound`,
+      };
+}
+
+/**
+ * Images/s through a RenderPool of `threads` over `rounds` renders of each file. The files come
+ * slowest first (longest-processing-time order), so that one JPEG 2000 left at the end does not
+ * leave a thread idle and the ratio measures the pool, not the luck of the queue order.
+ */
+async function throughput(
+  slowestFirst: readonly BenchFile[],
+  threads: number,
+  rounds: number,
+): Promise<number> {
+  const pool = RenderPool.create({ threads });
+  try {
+    const pass = async (count: number): Promise<void> => {
+      const queue = slowestFirst.flatMap((file) => Array.from({ length: count }, () => file));
+      let next = 0;
+      // Two tasks in flight per thread keeps every worker busy without queueing every copy.
+      const lanes = Array.from({ length: threads * 2 }, async () => {
+        while (next < queue.length) {
+          const file = queue[next]!;
+          next += 1;
+          // render() moves its input to the worker: a fresh copy each time.
+          const outcome = await pool.render(new Uint8Array(file.bytes), DEFAULT_RENDER_OPTIONS);
+          if (!outcome.ok) throw outcome.error;
+        }
+      });
+      await Promise.all(lanes);
+    };
+    await pass(1); // warm-up: worker start, WASM codecs compiled
+    const started = performance.now();
+    await pass(rounds);
+    return (rounds * slowestFirst.length) / ((performance.now() - started) / 1000);
+  } finally {
+    await pool.close();
+  }
+}
+
+type MemoryStage = 'raster' | 'jpeg';
+
+/** A `kB` line of /proc/self/status (Linux), e.g. VmRSS or VmHWM. */
+async function procStatusKiB(field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  const value = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+  if (value === undefined) throw new Error(`bench: no ${field} in /proc/self/status`);
+  return Number(value);
+}
+
+/**
+ * The child side: RSS just before rendering one file and the peak RSS during it, as JSON on
+ * stdout; up to the 8-bit raster (parse, decode, LUT) or the whole render to JPEG. The peak is
+ * VmHWM after resetting it (`5` into /proc/self/clear_refs), not getrusage's maxRSS: on Linux
+ * that one carries over the parent's RSS through fork and exec, so a child of a large parent
+ * would report the parent's size.
+ */
+async function memoryProbe(path: string, warmPath: string, stage: MemoryStage): Promise<void> {
+  await renderDicom(await readFile(warmPath), DEFAULT_RENDER_OPTIONS); // loads the code paths
+  const idleKiB = await procStatusKiB('VmRSS');
+  await writeFile('/proc/self/clear_refs', '5');
+  const bytes = await readFile(path);
+  const rssBeforeKiB = await procStatusKiB('VmRSS');
+  if (stage === 'raster') renderToRaster(bytes, DEFAULT_RENDER_OPTIONS);
+  else await renderDicom(bytes, DEFAULT_RENDER_OPTIONS);
+  const peakKiB = await procStatusKiB('VmHWM');
+  process.stdout.write(JSON.stringify({ idleKiB, rssBeforeKiB, peakKiB }) + '\n');
+}
+
+interface MemoryResult {
+  extraKiB: number;
+  /** The peak over the RSS before the file was read: the input bytes counted too. */
+  withInputKiB: number;
+  peakKiB: number;
+  baselineKiB: number;
+}
+
+/** Median (by the increase) of `runs` fresh child processes, each probing one render. */
+async function peakMemory(
+  path: string,
+  warmPath: string,
+  stage: MemoryStage,
+  runs = 3,
+): Promise<MemoryResult> {
+  const results: MemoryResult[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const stdout = await mustRun(process.execPath, [
+      RUN_SCRIPT,
+      'render',
+      '--memory-probe',
+      path,
+      '--memory-warm',
+      warmPath,
+      '--memory-stage',
+      stage,
+    ]);
+    const probe = JSON.parse(stdout) as { idleKiB: number; rssBeforeKiB: number; peakKiB: number };
+    // The baseline is the RSS just before the render, with the input bytes and a warm renderer
+    // in it, so the difference to the peak is what rendering the frame costs.
+    results.push({
+      extraKiB: probe.peakKiB - probe.rssBeforeKiB,
+      withInputKiB: probe.peakKiB - probe.idleKiB,
+      peakKiB: probe.peakKiB,
+      baselineKiB: probe.rssBeforeKiB,
+    });
+  }
+  results.sort((x, y) => x.extraKiB - y.extraKiB);
+  return results[Math.floor(results.length / 2)]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const ms = (value: number | null): string =>
+  value === null ? 'n/a' : value < 10 ? value.toFixed(2) : value.toFixed(1);
+const ratio = (value: number | null): string =>
+  value === null || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(2)}×`;
+
+function table(rows: readonly Row[]): string {
+  const header = [
+    'image',
+    'ours ms',
+    'floor ms',
+    'pydicom+PIL ms',
+    'dcmj2pnm ms',
+    'ours/floor',
+    'pydicom/ours',
+    'dcmj2pnm/ours',
+  ];
+  const body = rows.map((row) => [
+    row.label,
+    ms(row.ours),
+    ms(row.floor),
+    ms(row.pydicom),
+    ms(row.dcmj2pnm),
+    ratio(row.ours / row.floor),
+    ratio(row.pydicom === null ? null : row.pydicom / row.ours),
+    ratio(row.dcmj2pnm === null ? null : row.dcmj2pnm / row.ours),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => cells[column]!.length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    '| ' +
+    cells
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+      )
+      .join(' | ') +
+    ' |';
+  return [
+    line(header),
+    '|' +
+      widths
+        .map(
+          (width, column) =>
+            (column === 0 ? '-' : '') + '-'.repeat(width + 1) + (column === 0 ? '' : ':'),
+        )
+        .join('|') +
+      '|',
+    ...body.map(line),
+  ].join('\n');
+}
+
+export async function renderBench(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      iterations: { type: 'string', default: '15' },
+      'peer-iterations': { type: 'string', default: '7' },
+      rounds: { type: 'string', default: '4' },
+      'memory-probe': { type: 'string' },
+      'memory-warm': { type: 'string' },
+      'memory-stage': { type: 'string', default: 'jpeg' },
+    },
+  });
+  if (values['memory-probe'] !== undefined) {
+    const path = values['memory-probe'];
+    const stage = values['memory-stage'] === 'raster' ? 'raster' : 'jpeg';
+    await memoryProbe(path, values['memory-warm'] ?? path, stage);
+    return;
+  }
+  const iterations = Number(values.iterations);
+  const peerIterations = Number(values['peer-iterations']);
+  const rounds = Number(values.rounds);
+  if (![iterations, peerIterations, rounds].every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new Error('bench: --iterations, --peer-iterations and --rounds take a count ≥ 1');
+  }
+  const started = performance.now();
+  const dir = await mkdtemp(join(tmpdir(), 'eden-render-bench-'));
+  try {
+    process.stderr.write('bench: generating files…\n');
+    const files = await generateFiles(dir);
+    const rows: Row[] = [];
+    for (const file of files) {
+      process.stderr.write(`bench: ${file.label}…\n`);
+      const ours = await timeOurs(file.bytes, iterations);
+      const floor = await timeFloor(file.bytes, iterations);
+      const pydicom = await timePydicom(file, peerIterations);
+      const dcmj2pnm = await timeDcmj2pnm(file, dir, peerIterations);
+      rows.push({
+        label: file.label,
+        ours,
+        floor,
+        pydicom: pydicom.ms,
+        dcmj2pnm: dcmj2pnm.ms,
+        notes: [
+          ...(pydicom.note === undefined ? [] : [`pydicom+PIL: ${pydicom.note}`]),
+          ...(dcmj2pnm.note === undefined ? [] : [`dcmj2pnm: ${dcmj2pnm.note}`]),
+        ],
+      });
+    }
+    process.stderr.write('bench: throughput at 1 and 2 threads…\n');
+    const cost = new Map(rows.map((row) => [row.label, row.ours]));
+    const slowestFirst = [...files].sort((a, b) => cost.get(b.label)! - cost.get(a.label)!);
+    const one = await throughput(slowestFirst, 1, rounds);
+    const two = await throughput(slowestFirst, 2, rounds);
+
+    process.stderr.write('bench: peak memory…\n');
+    const size = 3000;
+    const decodedBytes = size * size * 2;
+    const big = radiograph('DRX Vista', size, size);
+    const bigPath = join(dir, 'memory-3000.dcm');
+    await writeFile(bigPath, big);
+    const ctPath = files.find((file) => file.label.startsWith('CT'))!.path;
+    const memory = await peakMemory(bigPath, ctPath, 'jpeg');
+    const rasterMemory = await peakMemory(bigPath, ctPath, 'raster');
+
+    const mib = (kib: number): string => (kib / 1024).toFixed(0);
+    const decodedMiB = decodedBytes / 2 ** 20;
+    const times = (kib: number): string => `${(kib / 1024 / decodedMiB).toFixed(2)}×`;
+    const out: string[] = [
+      `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`,
+      `ours and floor: median of ${iterations} after 2 warm-up renders, in process, single thread; ` +
+        `pydicom+PIL: median of ${peerIterations} after 2 warm-up in one python3 process per file; ` +
+        `dcmj2pnm: median of ${peerIterations} whole processes (+oj +Wi 1) after 1 warm-up`,
+      '',
+      table(rows),
+      ...rows.flatMap((row) => row.notes.map((note) => `  ${row.label} — ${note}`)),
+      '',
+      `throughput (RenderPool, ${rounds} renders of each of the ${files.length} files, slowest first): ` +
+        `1 thread ${one.toFixed(1)} images/s, 2 threads ${two.toFixed(1)} images/s → ${(two / one).toFixed(2)}× (target ≥ 1.8×)`,
+      `peak memory, one 3000×3000 16-bit frame (DX, 14 bits stored; ${(decodedBytes / 1e6).toFixed(0)} MB decoded), ` +
+        `fresh process warmed on the CT, peak RSS from VmHWM, median of 3 processes (target ≤ 4×):`,
+      `  render to JPEG: RSS ${mib(memory.baselineKiB)} MiB with the input read → peak ${mib(memory.peakKiB)} MiB: ` +
+        `+${mib(memory.extraKiB)} MiB = ${times(memory.extraKiB)} the decoded frame; ` +
+        `counting the input bytes: +${mib(memory.withInputKiB)} MiB = ${times(memory.withInputKiB)}`,
+      `  up to the 8-bit raster only (no encode): +${mib(rasterMemory.extraKiB)} MiB = ${times(rasterMemory.extraKiB)}; ` +
+        `counting the input bytes: +${mib(rasterMemory.withInputKiB)} MiB = ${times(rasterMemory.withInputKiB)}`,
+      `total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    ];
+    process.stdout.write(out.join('\n') + '\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
