@@ -18,6 +18,8 @@ export interface ParsedDicom {
 export const PIXEL_DATA_TAG = 'x7fe00010';
 
 const PREAMBLE_LENGTH = 128;
+/** Where the file meta's first element after its group length ends: preamble, DICM, (0002,0000). */
+const META_START = PREAMBLE_LENGTH + 4 + 12;
 /**
  * Largest inflated data set accepted: a deflated file is a few kB that could claim gigabytes
  * (a zip bomb), so inflation stops here. Deflate is used for small non-image objects and
@@ -115,7 +117,14 @@ function parseFailure(error: unknown, bytes: Uint8Array, where: string): EtlErro
   const { detail, partial } = unwrap(error);
   if (/position' cannot be greater than or equal/.test(detail)) {
     return truncated(
-      `file ends at byte ${bytes.length}, right after the file meta information`,
+      `the ${where} runs past the end of the file (byte ${bytes.length})${lastElementBefore(partial)}`,
+      error,
+    );
+  }
+  // An item or sequence whose declared length reaches past the end of the file.
+  if (/maxPosition/.test(detail)) {
+    return truncated(
+      `file ends at byte ${bytes.length} inside a sequence of the ${where}${lastElementBefore(partial)}`,
       error,
     );
   }
@@ -139,8 +148,14 @@ function readTransferSyntaxUid(bytes: Uint8Array): string {
   }
   const element = meta.elements.x00020010;
   if (element === undefined || element.length === 0) {
-    const position = (meta as DataSet & { position?: number }).position;
-    if (position !== undefined && position >= bytes.length) {
+    // The group length says where the meta ends: past the end of the file, the file was cut;
+    // within it, the meta is complete and simply lacks the UID.
+    const lengthElement = meta.elements.x00020000;
+    const groupLength =
+      lengthElement !== undefined && lengthElement.dataOffset + 4 <= bytes.length
+        ? uint32At(bytes, lengthElement.dataOffset)
+        : undefined;
+    if (groupLength === undefined || META_START + groupLength > bytes.length) {
       throw truncated(`file ends at byte ${bytes.length} inside the file meta information`);
     }
     throw new EtlError(
@@ -152,6 +167,27 @@ function readTransferSyntaxUid(bytes: Uint8Array): string {
     throw truncated(`file ends at byte ${bytes.length} inside Transfer Syntax UID (0002,0010)`);
   }
   return (meta.string('x00020010') ?? '').replace(/\0+$/, '');
+}
+
+/**
+ * Some writers declare an explicit VR transfer syntax and write the data set in implicit VR;
+ * read as explicit, its lengths are garbage and it looks cut short. Naming the real problem
+ * beats a misleading DICOM_TRUNCATED.
+ */
+function checkExplicitVr(bytes: Uint8Array, syntaxName: string): void {
+  // Only where the meta starts with its group length, (0002,0000), as PS3.10 requires.
+  if (uint16At(bytes, 132) !== 0x0002 || uint16At(bytes, 134) !== 0x0000) return;
+  const groupLength = uint32At(bytes, META_START - 4);
+  const start = META_START + groupLength;
+  if (start + 6 > bytes.length) return;
+  const vr = String.fromCharCode(bytes[start + 4] ?? 0, bytes[start + 5] ?? 0);
+  if (!VRS.has(vr)) {
+    throw new EtlError(
+      'DICOM_INVALID',
+      `the data set is written in implicit VR although its transfer syntax (${syntaxName}) is explicit VR`,
+      { hint: 'rewrite the file with a correct transfer syntax (e.g. dcmconv, gdcmconv)' },
+    );
+  }
 }
 
 /** Lengths dicom-parser skipped over without checking them against the end of the file. */
@@ -187,6 +223,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const transferSyntax = lookupTransferSyntax(uid);
   const encoding = transferSyntax?.encoding;
   if (transferSyntax === undefined) throw unsupportedTransferSyntax(uid);
+  if (part10 && encoding === 'explicit-le') checkExplicitVr(bytes, transferSyntax.name);
   let dataSet: DataSet;
   try {
     dataSet = dicomParser.parseDicom(bytes, {
