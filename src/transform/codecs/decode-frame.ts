@@ -21,6 +21,13 @@ const CODECS: ReadonlyMap<string, { codec: CodecName; label: string }> = new Map
 const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
 const JPEG_LOSSLESS = new Set(['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70']);
 
+/** Bits Allocated 8 and 16 for every codec; RLE Lossless carries 32-bit samples too. */
+export function decodesBitsAllocated(syntax: string, bitsAllocated: number): boolean {
+  return (
+    bitsAllocated === 8 || bitsAllocated === 16 || (bitsAllocated === 32 && syntax === RLE_LOSSLESS)
+  );
+}
+
 /**
  * Decodes one encapsulated frame of `syntax` into the samples the native path would hold.
  * Throws DICOM_INVALID for a codestream that does not decode or does not match the header.

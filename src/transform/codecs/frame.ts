@@ -7,7 +7,7 @@
 export interface FrameInfo {
   rows: number;
   columns: number;
-  bitsAllocated: 8 | 16;
+  bitsAllocated: 8 | 16 | 32;
   bitsStored: number;
   /** Pixel Representation 1. */
   signed: boolean;
@@ -17,7 +17,7 @@ export interface FrameInfo {
 }
 
 export interface DecodedFrame {
-  samples: Uint8Array | Uint16Array | Int16Array;
+  samples: Uint8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
   samplesPerPixel: number;
   /** Colour planes one after another (Planar Configuration 1) rather than interleaved. */
   planar?: boolean;

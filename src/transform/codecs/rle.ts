@@ -3,7 +3,8 @@ import type { DecodedFrame, FrameInfo } from './frame.js';
 
 /**
  * RLE Lossless (PS3.5 Annex G): a 64-byte header of up to 15 segment offsets, then one PackBits
- * segment per byte plane, most significant byte of each sample first, sample by sample. The
+ * segment per byte plane, most significant byte of each sample first, sample by sample (Bits
+ * Allocated 8, 16 or 32: one, two or four segments per sample, so at most 12 for colour). The
  * planes are reassembled into native-order samples, so a colour image comes out planar.
  */
 
@@ -79,11 +80,16 @@ export function decodeRle(bytes: Uint8Array, info: FrameInfo): DecodedFrame {
     const base = sample * pixels * bytesPerSample + byte;
     for (let i = 0; i < pixels; i++) out[base + i * bytesPerSample] = plane[i]!;
   }
+  const count = pixels * info.samplesPerPixel;
   const samples =
     bytesPerSample === 1
       ? out
-      : info.signed
-        ? new Int16Array(out.buffer, 0, pixels * info.samplesPerPixel)
-        : new Uint16Array(out.buffer, 0, pixels * info.samplesPerPixel);
+      : bytesPerSample === 2
+        ? info.signed
+          ? new Int16Array(out.buffer, 0, count)
+          : new Uint16Array(out.buffer, 0, count)
+        : info.signed
+          ? new Int32Array(out.buffer, 0, count)
+          : new Uint32Array(out.buffer, 0, count);
   return { samples, samplesPerPixel: info.samplesPerPixel, planar: info.samplesPerPixel > 1 };
 }

@@ -2,7 +2,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import { EtlError } from '../../domain/errors.js';
 import { readInteger, readString, readUint16 } from './attributes.js';
 import { formatTag, PIXEL_DATA_TAG, truncated, type ParsedDicom } from './parse.js';
-import { decodeFrame } from '../codecs/decode-frame.js';
+import { decodeFrame, decodesBitsAllocated } from '../codecs/decode-frame.js';
 import { readEncapsulated } from '../codecs/encapsulated.js';
 import { unsupportedTransferSyntax } from './transfer-syntax.js';
 
@@ -325,13 +325,13 @@ function readEncapsulatedImage(
       `Pixel Data has a defined length (native) under the encapsulated ${transferSyntax.name}`,
     );
   }
-  if (bits.bitsAllocated !== 8 && bits.bitsAllocated !== 16) {
+  const bitsAllocated = bits.bitsAllocated;
+  if (bitsAllocated === 1 || !decodesBitsAllocated(transferSyntax.uid, bitsAllocated)) {
     throw new EtlError(
       'UNSUPPORTED_IMAGE',
-      `Bits Allocated ${bits.bitsAllocated} is not supported under ${transferSyntax.name}`,
+      `Bits Allocated ${bitsAllocated} is not supported under ${transferSyntax.name}`,
     );
   }
-  const bitsAllocated = bits.bitsAllocated;
   const encapsulated = readEncapsulated(dataSet.byteArray, element.dataOffset, frames);
   const info = {
     rows,

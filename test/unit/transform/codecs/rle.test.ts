@@ -61,6 +61,73 @@ describe('decodeRle', () => {
     });
   });
 
+  describe('Bits Allocated 32: four segments per sample, most significant byte first', () => {
+    /** PackBits by hand: a replicate run for a repeated first byte, then literal runs. */
+    function packBits(plane: Uint8Array): number[] {
+      const out: number[] = [];
+      let at = 0;
+      while (at + 1 < plane.length && plane[at] === plane[at + 1] && at < 2) at += 1;
+      if (at > 0) out.push(257 - (at + 1), plane[0]!);
+      for (at = at > 0 ? at + 1 : 0; at < plane.length; at += 128) {
+        const run = plane.subarray(at, Math.min(at + 128, plane.length));
+        out.push(run.length - 1, ...run);
+      }
+      return out;
+    }
+
+    function rle32(samples: Uint32Array | Int32Array, samplesPerPixel: number): Uint8Array {
+      const pixels = samples.length / samplesPerPixel;
+      const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+      const segments: number[][] = [];
+      for (let sample = 0; sample < samplesPerPixel; sample++) {
+        for (let byte = 3; byte >= 0; byte--) {
+          const plane = Uint8Array.from(
+            { length: pixels },
+            (_, i) => bytes[(i * samplesPerPixel + sample) * 4 + byte]!,
+          );
+          segments.push(packBits(plane));
+        }
+      }
+      const header = Buffer.alloc(64);
+      header.writeUInt32LE(segments.length, 0);
+      let offset = 64;
+      segments.forEach((segment, i) => {
+        header.writeUInt32LE(offset, 4 + i * 4);
+        offset += segment.length;
+      });
+      return Uint8Array.from([...header, ...segments.flat()]);
+    }
+
+    const info32 = (signed: boolean, samplesPerPixel: number): FrameInfo => ({
+      rows: 5,
+      columns: 7,
+      bitsAllocated: 32,
+      bitsStored: 32,
+      signed,
+      samplesPerPixel,
+    });
+
+    it('decodes unsigned and signed 32-bit grayscale samples', () => {
+      const unsigned = Uint32Array.from({ length: 35 }, (_, i) =>
+        i < 3 ? 7 : (i * 0x01020304 + 0x8000_0000) >>> 0,
+      );
+      expect(decodeRle(rle32(unsigned, 1), info32(false, 1)).samples).toEqual(unsigned);
+      const signed = Int32Array.from({ length: 35 }, (_, i) => (i - 17) * 123_456_789);
+      expect(decodeRle(rle32(signed, 1), info32(true, 1)).samples).toEqual(signed);
+    });
+
+    it('decodes 32-bit colour (12 segments) to planar samples', () => {
+      const interleaved = Uint32Array.from({ length: 35 * 3 }, (_, i) => (i * 2_654_435_761) >>> 0);
+      const decoded = decodeRle(rle32(interleaved, 3), info32(false, 3));
+      expect(decoded.planar).toBe(true);
+      const planar = Uint32Array.from(
+        { length: 35 * 3 },
+        (_, i) => interleaved[(i % 35) * 3 + Math.floor(i / 35)]!,
+      );
+      expect(decoded.samples).toEqual(planar);
+    });
+  });
+
   describe('refuses a malformed frame with DICOM_INVALID', () => {
     const info = infoFor(new Uint16Array(0));
     const frame = async () =>
