@@ -13,7 +13,7 @@ import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
 import { RunStopped } from '../queue/limiter.js';
 import { openDestination, openRuntime, openSource, openState } from './compose.js';
 import { resolveQueryPath, TOOL_VERSION } from './package-info.js';
-import { pipelineRenderOptions } from './render-options.js';
+import { renderOptionsOf } from './render-options.js';
 
 export interface RunInvocation {
   config: Config;
@@ -46,7 +46,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
     batchSize: config.batchSize,
     destination: rootUrl,
     prefix,
-    render: pipelineRenderOptions(config),
+    render: renderOptionsOf(config),
   };
 }
 
@@ -158,7 +158,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
             skipped: startCounts.delivered + startCounts.failed,
             alreadyPresent: result.counts.alreadyPresent,
             dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
-            jpegBytes: result.counts.jpegBytes - startCounts.jpegBytes,
+            imageBytes: result.counts.imageBytes - startCounts.imageBytes,
             failuresByCode: result.counts.failuresByCode,
             failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
           }),

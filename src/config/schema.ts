@@ -192,7 +192,7 @@ export const CONFIG_KEYS = {
     env: ['EDEN_IMAGE_FORMAT'],
     flag: '--format',
     default: 'jpeg',
-    doc: 'Image format: JPEG, or lossless PNG (`convert` only for now).',
+    doc: 'Image format: JPEG (images-jpg/), or lossless PNG (images-png/).',
   },
   bitDepth: {
     schema: z.coerce.number().pipe(z.union([z.literal(8), z.literal(16)])),
@@ -238,7 +238,7 @@ export const CONFIG_KEYS = {
     env: ['EDEN_FRAMES'],
     flag: '--frames',
     default: 'first',
-    doc: 'Frames of multi-frame images to render: the first, or all (`convert` only for now).',
+    doc: 'Frames of multi-frame images to render: the first, or all ({instance_id}_{frame}).',
   },
   maxFileBytes: {
     schema: z.coerce.number().int().min(1024),

@@ -32,11 +32,10 @@ export interface DatasetRow extends InstanceLocation {
   downloaded: boolean;
   /** Object keys relative to the dataset prefix, e.g. `dicom-files/123.dcm`. */
   dicomKey: string | null;
-  jpegKey: string | null;
+  /** The rendered images (one, or one per frame), keys relative to the dataset prefix. */
+  images: { frame: number; key: string; size: number; sha256: string }[];
   dicomSize: number | null;
   dicomSha256: string | null;
-  jpegSize: number | null;
-  jpegSha256: string | null;
   errorCode: ErrorCode | null;
   errorMessage: string | null;
   recipe: RenderRecipe | null;
@@ -62,7 +61,9 @@ export interface DatasetDescription {
     /** Failed instances by error code. */
     failuresByCode: Partial<Record<ErrorCode, number>>;
     dicomBytes: number;
-    jpegBytes: number;
+    imageBytes: number;
   };
   toolVersion: string;
+  /** How the images are stored: format, and one image per instance or one per frame. */
+  images: { format: 'jpeg' | 'png'; everyFrame: boolean };
 }

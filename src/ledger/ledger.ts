@@ -5,7 +5,7 @@ import type { SqlClient } from '../domain/sql.js';
 import type { SelectedInstance } from '../extract/selection.js';
 import type { RunSpec } from '../pipeline/run-spec.js';
 import { aggregateStudyReport } from '../transform/study-report.js';
-import { LEDGER_SCHEMA } from './schema.js';
+import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
 type RunStatus = 'planning' | 'planned' | 'finalized';
 
@@ -40,6 +40,12 @@ export interface StoredRecord {
   outcome: 'created' | 'already-present';
 }
 
+/** A rendered image as the ledger keeps it: one per instance, or one per frame. */
+export interface StoredImage extends StoredRecord {
+  /** 1-based frame of the DICOM image. */
+  frame: number;
+}
+
 export interface RunCounts {
   total: number;
   pending: number;
@@ -48,7 +54,7 @@ export interface RunCounts {
   /** Objects found already in the destination with the same content (not written again). */
   alreadyPresent: number;
   dicomBytes: number;
-  jpegBytes: number;
+  imageBytes: number;
   failuresByCode: Partial<Record<ErrorCode, number>>;
 }
 
@@ -80,6 +86,15 @@ function toRun(row: RunRow): RunRecord {
   };
 }
 
+async function hasRuns(sql: SqlClient): Promise<boolean> {
+  const { rows } = await sql.query<{ any: boolean }>(
+    `SELECT to_regclass('eden_runs') IS NOT NULL AS any`,
+  );
+  if (rows[0]?.any !== true) return false;
+  const runs = await sql.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM eden_runs) AS any');
+  return runs.rows[0]?.any === true;
+}
+
 /**
  * The run state: runs, their frozen selections and each instance's outcome. Every write is
  * one statement or one transaction, so a process killed at any point leaves the ledger
@@ -88,17 +103,46 @@ function toRun(row: RunRow): RunRecord {
 export class Ledger {
   private constructor(private readonly sql: SqlClient) {}
 
+  /**
+   * Opens the ledger, creating its tables in a new state database. A state database of
+   * another ledger version is refused (its tables would be misread); one holding no run yet
+   * is simply rebuilt.
+   */
   static async open(sql: SqlClient): Promise<Ledger> {
+    let version: string | undefined;
     try {
-      await sql.exec(LEDGER_SCHEMA);
+      await sql.exec(
+        'CREATE TABLE IF NOT EXISTS eden_meta (key text PRIMARY KEY, value text NOT NULL)',
+      );
+      version = (
+        await sql.query<{ value: string }>(
+          `SELECT value FROM eden_meta WHERE key = 'ledger_version'`,
+        )
+      ).rows[0]?.value;
+      if (version === undefined) {
+        if (!(await hasRuns(sql))) {
+          await sql.exec('DROP TABLE IF EXISTS eden_study_reports, eden_items, eden_runs');
+          await sql.exec(LEDGER_SCHEMA);
+          await sql.query(`INSERT INTO eden_meta (key, value) VALUES ('ledger_version', $1)`, [
+            LEDGER_VERSION,
+          ]);
+          version = LEDGER_VERSION;
+        }
+      } else if (version === LEDGER_VERSION) {
+        await sql.exec(LEDGER_SCHEMA);
+      }
     } catch (error) {
       throw new EtlError(
         'STATE_UNAVAILABLE',
         `cannot prepare the run state: ${(error as Error).message}`,
-        {
-          hint: 'check that the state database is writable',
-          cause: error,
-        },
+        { hint: 'check that the state database is writable', cause: error },
+      );
+    }
+    if (version !== LEDGER_VERSION) {
+      throw new EtlError(
+        'STATE_UNAVAILABLE',
+        `the run state was written by another version of eden-etl (ledger ${version ?? 'before versions'}, this one reads ${LEDGER_VERSION})`,
+        { hint: 'finish its runs with that version, or point --state-dir at a new directory' },
       );
     }
     return new Ledger(sql);
@@ -274,17 +318,17 @@ export class Ledger {
       status: 'delivered' | 'failed';
       attempts: number;
       dicom: StoredRecord | null;
-      jpeg: StoredRecord | null;
+      /** In frame order; empty when nothing was rendered. */
+      images: readonly StoredImage[];
       recipe: RenderRecipe | null;
       error: EtlError | null;
     },
   ): Promise<void> {
-    const { dicom, jpeg, error } = outcome;
+    const { dicom, images, error } = outcome;
     await this.sql.query(
       `UPDATE eden_items SET status = $3, attempts = $4,
          dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
-         jpeg_key = $10, jpeg_size = $11, jpeg_md5 = $12, jpeg_sha256 = $13, jpeg_outcome = $14,
-         recipe = $15, error_code = $16, error_message = $17, updated_at = now()
+         images = $10, recipe = $11, error_code = $12, error_message = $13, updated_at = now()
        WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
       [
         runId,
@@ -296,11 +340,7 @@ export class Ledger {
         dicom?.md5 ?? null,
         dicom?.sha256 ?? null,
         dicom?.outcome ?? null,
-        jpeg?.key ?? null,
-        jpeg?.size ?? null,
-        jpeg?.md5 ?? null,
-        jpeg?.sha256 ?? null,
-        jpeg?.outcome ?? null,
+        images.length === 0 ? null : JSON.stringify(images),
         outcome.recipe === null ? null : JSON.stringify(outcome.recipe),
         error?.code ?? null,
         error === null ? null : error.oneLine(),
@@ -316,17 +356,23 @@ export class Ledger {
       failed: number;
       already_present: number;
       dicom_bytes: string | number | null;
-      jpeg_bytes: string | number | null;
+      image_bytes: string | number | null;
     }>(
       `SELECT count(*)::int AS total,
          count(*) FILTER (WHERE status = 'pending')::int AS pending,
          count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
          count(*) FILTER (WHERE status = 'failed')::int AS failed,
          (count(*) FILTER (WHERE dicom_outcome = 'already-present')
-           + count(*) FILTER (WHERE jpeg_outcome = 'already-present'))::int AS already_present,
+           + coalesce(sum(image.present), 0))::int AS already_present,
          coalesce(sum(dicom_size), 0)::text AS dicom_bytes,
-         coalesce(sum(jpeg_size), 0)::text AS jpeg_bytes
-       FROM eden_items WHERE run_id = $1`,
+         coalesce(sum(image.bytes), 0)::text AS image_bytes
+       FROM eden_items
+       LEFT JOIN LATERAL (
+         SELECT sum((e ->> 'size')::bigint) AS bytes,
+           count(*) FILTER (WHERE e ->> 'outcome' = 'already-present') AS present
+         FROM jsonb_array_elements(coalesce(images, '[]'::jsonb)) AS e
+       ) AS image ON TRUE
+       WHERE run_id = $1`,
       [runId],
     );
     const codes = await this.sql.query<{ error_code: ErrorCode; n: number }>(
@@ -343,7 +389,7 @@ export class Ledger {
       failed: row.failed,
       alreadyPresent: row.already_present,
       dicomBytes: Number(row.dicom_bytes),
-      jpegBytes: Number(row.jpeg_bytes),
+      imageBytes: Number(row.image_bytes),
       failuresByCode: Object.fromEntries(codes.rows.map((code) => [code.error_code, code.n])),
     };
   }
@@ -365,9 +411,7 @@ export class Ledger {
       dicom_key: string | null;
       dicom_size: string | number | null;
       dicom_sha256: string | null;
-      jpeg_key: string | null;
-      jpeg_size: string | number | null;
-      jpeg_sha256: string | null;
+      images: StoredImage[] | null;
       error_code: ErrorCode | null;
       error_message: string | null;
       recipe: RenderRecipe | null;
@@ -398,11 +442,14 @@ export class Ledger {
         status: row.status,
         downloaded: row.dicom_key !== null,
         dicomKey: row.dicom_key === null ? null : relativeKey(row.dicom_key),
-        jpegKey: row.jpeg_key === null ? null : relativeKey(row.jpeg_key),
         dicomSize: size(row.dicom_size),
         dicomSha256: row.dicom_sha256,
-        jpegSize: size(row.jpeg_size),
-        jpegSha256: row.jpeg_sha256,
+        images: (row.images ?? []).map((image) => ({
+          frame: image.frame,
+          key: relativeKey(image.key),
+          size: image.size,
+          sha256: image.sha256,
+        })),
         errorCode: row.error_code,
         errorMessage: row.error_message,
         recipe: row.recipe,

@@ -1,8 +1,19 @@
 /**
+ * Bumped whenever a table changes shape: a state directory written by another version is
+ * refused by name rather than misread.
+ */
+export const LEDGER_VERSION = '2';
+
+/**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
  * (PGlite) and a shared state database for distributed workers. Idempotent.
  */
 export const LEDGER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS eden_meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS eden_runs (
   run_id          text PRIMARY KEY,
   status          text NOT NULL CHECK (status IN ('planning', 'planned', 'finalized')),
@@ -33,11 +44,7 @@ CREATE TABLE IF NOT EXISTS eden_items (
   dicom_md5       text,
   dicom_sha256    text,
   dicom_outcome   text,
-  jpeg_key        text,
-  jpeg_size       bigint,
-  jpeg_md5        text,
-  jpeg_sha256     text,
-  jpeg_outcome    text,
+  images          jsonb,
   recipe          jsonb,
   error_code      text,
   error_message   text,

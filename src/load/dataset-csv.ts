@@ -101,10 +101,12 @@ export const DATASET_CSV_COLUMNS: readonly CsvColumn<DatasetRow>[] = [
     value: (row) => cell.text(row.dicomKey),
   },
   {
-    name: 'jpeg_key',
-    meaning: "Path of the rendered image inside the dataset, relative to the dataset's folder.",
-    format: 'images-jpg/{instance_id}.jpg, empty when not rendered',
-    value: (row) => cell.text(row.jpegKey),
+    name: 'image_key',
+    meaning:
+      "Path of the rendered image inside the dataset, relative to the dataset's folder (frame 1's when every frame is rendered).",
+    format:
+      'images-jpg/{instance_id}.jpg (images-png/…png; {instance_id}_{frame} per frame), empty when not rendered',
+    value: (row) => cell.text(row.images[0]?.key ?? null),
   },
   {
     name: 'dicom_size',
@@ -119,16 +121,23 @@ export const DATASET_CSV_COLUMNS: readonly CsvColumn<DatasetRow>[] = [
     value: (row) => cell.text(row.dicomSha256),
   },
   {
-    name: 'jpeg_size',
-    meaning: 'Size of the JPEG file.',
+    name: 'image_size',
+    meaning: 'Size of the image file at image_key.',
     format: 'integer, bytes',
-    value: (row) => cell.number(row.jpegSize),
+    value: (row) => cell.number(row.images[0]?.size ?? null),
   },
   {
-    name: 'jpeg_sha256',
-    meaning: 'SHA-256 of the JPEG file, to verify a copy.',
+    name: 'image_sha256',
+    meaning: 'SHA-256 of the image file at image_key, to verify a copy.',
     format: '64 lowercase hex digits',
-    value: (row) => cell.text(row.jpegSha256),
+    value: (row) => cell.text(row.images[0]?.sha256 ?? null),
+  },
+  {
+    name: 'image_count',
+    meaning:
+      'Images rendered from the instance: 1, or its number of frames when every frame is rendered ({instance_id}_1 … _N).',
+    format: 'integer, 0 when not rendered',
+    value: (row) => cell.number(row.images.length),
   },
   {
     name: 'width',

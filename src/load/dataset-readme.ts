@@ -9,7 +9,7 @@ import {
   DATASET_README_NAME,
   DICOM_DIR,
   FAILURES_CSV_NAME,
-  JPEG_DIR,
+  imageLayout,
 } from './object-keys.js';
 
 /**
@@ -116,15 +116,20 @@ function failuresSection(description: DatasetDescription): string {
   ].join('\n');
 }
 
-function layout(destination: string): string {
+function layout(destination: string, images: DatasetDescription['images']): string {
+  const { dir, extension } = imageLayout(images.format);
+  const name = images.everyFrame ? '{instance_id}_{frame}' : '{instance_id}';
   const entries: [string, string][] = [
     [`├── ${DATASET_README_NAME}`, 'this card'],
     [`├── ${DATASET_CSV_NAME}`, 'one row per selected instance'],
     [`├── ${FAILURES_CSV_NAME}`, 'failed instances only'],
     [`├── ${DICOM_DIR}/`, ''],
     ['│   └── {instance_id}.dcm', 'DICOM files as fetched from the source'],
-    [`└── ${JPEG_DIR}/`, ''],
-    ['    └── {instance_id}.jpg', 'rendered images'],
+    [`└── ${dir}/`, ''],
+    [
+      `    └── ${name}.${extension}`,
+      images.everyFrame ? 'rendered images, every frame (from 1)' : 'rendered images',
+    ],
   ];
   const width = Math.max(...entries.map(([name]) => name.length)) + 3;
   const lines = entries.map(([name, note]) =>
@@ -160,10 +165,10 @@ export function buildDatasetReadme(description: DatasetDescription): string {
       [
         ['Studies', String(counts.studies)],
         ['Instances selected', String(counts.instances)],
-        ['Instances delivered (DICOM + JPEG)', String(counts.delivered)],
+        ['Instances delivered (DICOM + image)', String(counts.delivered)],
         ['Instances failed', String(counts.failed)],
         ['DICOM bytes', bytesText(counts.dicomBytes)],
-        ['JPEG bytes', bytesText(counts.jpegBytes)],
+        ['Image bytes', bytesText(counts.imageBytes)],
       ],
       ['---', '---:'],
     ),
@@ -191,7 +196,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     parameters.length === 0 ? 'None.' : table(['Parameter', 'Value'], parameters),
 
     '## Layout',
-    layout(description.destination),
+    layout(description.destination, description.images),
     `Files are named by \`instance_id\`, flat within each folder. Paths in the CSV files are relative to this folder, so the dataset can be copied or moved as a whole.`,
 
     '## Data dictionary',
@@ -206,7 +211,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     "`report_value` holds all report fields of an instance's study, ordered by `field_created_at` (oldest first) and separated by a blank line; every instance of a study carries the same text. `field_created_at` is the time of the study's latest report field.",
 
     '## Images',
-    'Each JPEG is rendered from its DICOM file: modality LUT (rescale slope and intercept), then a VOI window, then the presentation (MONOCHROME1 is inverted so that all images read as MONOCHROME2), then scaled to 8 bits per sample and encoded as JPEG. The window used is recorded per image in the CSV (`window_source`, `window_center`, `window_width`, `inverted`). 8 bits keep far less than the full dynamic range of most modalities: use the DICOM file where that matters.',
+    `Each image is rendered from its DICOM file in the DICOM order: modality transform (rescale slope and intercept, or Modality LUT), then the VOI (window or VOI LUT), then the presentation (MONOCHROME1 is inverted so that all images read as MONOCHROME2), then scaled to 8 bits per sample and encoded as ${description.images.format === 'png' ? 'PNG' : 'JPEG'}. The recipe is recorded per image in the CSV (\`window_source\`, \`window_center\`, \`window_width\`, \`voi_function\`, \`inverted\`, \`frame\`, \`codec\`). 8 bits keep far less than the full dynamic range of most modalities: use the DICOM file where that matters.`,
   ];
   return `${sections.join('\n\n')}\n`;
 }

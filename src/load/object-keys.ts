@@ -17,12 +17,20 @@ import { EtlError } from '../domain/errors.js';
 export const CONTENT_TYPES = {
   dicom: 'application/dicom',
   jpeg: 'image/jpeg',
+  png: 'image/png',
   csv: 'text/csv; charset=utf-8',
   markdown: 'text/markdown; charset=utf-8',
 } as const;
 
 export const DICOM_DIR = 'dicom-files';
-export const JPEG_DIR = 'images-jpg';
+type ImageFormat = 'jpeg' | 'png';
+
+/** Where the rendered images of a format go: `images-jpg/*.jpg` (the original's), `images-png/*.png`. */
+export function imageLayout(format: ImageFormat): { dir: string; extension: string } {
+  return format === 'png'
+    ? { dir: 'images-png', extension: 'png' }
+    : { dir: 'images-jpg', extension: 'jpg' };
+}
 export const DATASET_CSV_NAME = 'dicom-reports-extracted-sample.csv';
 export const DATASET_README_NAME = 'README-dataset.md';
 export const FAILURES_CSV_NAME = 'failures.csv';
@@ -37,7 +45,11 @@ export interface DatasetObjectKey {
 export interface DatasetKeys {
   readonly prefix: string;
   dicom(instanceId: string): DatasetObjectKey;
-  jpeg(instanceId: string): DatasetObjectKey;
+  /**
+   * The rendered image of an instance: `images-jpg/{id}.jpg` (`images-png/{id}.png`), or
+   * `{id}_{frame}` when every frame is rendered (frames numbered from 1).
+   */
+  image(instanceId: string, format: ImageFormat, frame: number | null): DatasetObjectKey;
   readonly csv: DatasetObjectKey;
   readonly readme: DatasetObjectKey;
   readonly failures: DatasetObjectKey;
@@ -137,7 +149,11 @@ export function datasetKeys(prefix: string): DatasetKeys {
   return Object.freeze({
     prefix,
     dicom: (instanceId: string) => key(`${DICOM_DIR}/${checkInstanceId(instanceId)}.dcm`),
-    jpeg: (instanceId: string) => key(`${JPEG_DIR}/${checkInstanceId(instanceId)}.jpg`),
+    image: (instanceId: string, format: ImageFormat, frame: number | null) => {
+      const layout = imageLayout(format);
+      const name = `${checkInstanceId(instanceId)}${frame === null ? '' : `_${frame}`}`;
+      return key(`${layout.dir}/${name}.${layout.extension}`);
+    },
     csv: key(DATASET_CSV_NAME),
     readme: key(DATASET_README_NAME),
     failures: key(FAILURES_CSV_NAME),

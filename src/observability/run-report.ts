@@ -40,7 +40,7 @@ export interface RunSummary {
   alreadyPresent: number;
   /** Bytes this invocation wrote or confirmed at the destination. */
   dicomBytes: number;
-  jpegBytes: number;
+  imageBytes: number;
   failuresByCode: Partial<Record<ErrorCode, number>>;
   /** Where failures.csv was written (path or URL); shown when something failed. */
   failuresCsv: string | null;
@@ -69,7 +69,7 @@ function throughput(summary: RunSummary): string {
   if (seconds <= 0) return 'n/a (no processing time)';
   // Skipped instances took no work; counting them would flatter the rate.
   const instances = summary.delivered + summary.failed;
-  const megabytes = (summary.dicomBytes + summary.jpegBytes) / 1e6;
+  const megabytes = (summary.dicomBytes + summary.imageBytes) / 1e6;
   return `${(instances / seconds).toFixed(2)} inst/s, ${(megabytes / seconds).toFixed(2)} MB/s`;
 }
 
@@ -93,7 +93,7 @@ function summaryBlocks(summary: RunSummary): string[] {
     `  Already present: ${summary.alreadyPresent}`,
     `  Skipped (settled earlier): ${summary.skipped}`,
     `  DICOM bytes: ${summary.dicomBytes} (${formatBytes(summary.dicomBytes)})`,
-    `  JPEG bytes: ${summary.jpegBytes} (${formatBytes(summary.jpegBytes)})`,
+    `  Image bytes: ${summary.imageBytes} (${formatBytes(summary.imageBytes)})`,
     `  Throughput: ${throughput(summary)}`,
   ];
   if (failures.length > 0) {

@@ -3,11 +3,12 @@ import type { RenderOptions } from '../domain/render.js';
 import type { Fetcher } from '../extract/fetcher.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { ObjectStore } from '../load/object-store.js';
-import type { RenderOutcome } from '../transform/render-pool.js';
+import type { RenderFramesOutcome } from '../transform/render-pool.js';
 
 /** Renders DICOM bytes off the main thread (RenderPool in production). */
 interface Renderer {
-  render(bytes: Uint8Array, options: RenderOptions): Promise<RenderOutcome>;
+  /** The encoded images of the frames `options.frames` selects, in frame order. */
+  renderFrames(bytes: Uint8Array, options: RenderOptions): Promise<RenderFramesOutcome>;
 }
 
 /** The adapters a run works with, built by the composition root and passed in. */

@@ -43,6 +43,9 @@ export async function finalizeRun(
       pageSize: spec.pageSize,
       batchSize: spec.batchSize,
       prefix: spec.prefix,
+      imageFormat: spec.render.format ?? 'jpeg',
+      frames: spec.render.frames ?? 'first',
+      bitDepth: spec.render.bitDepth ?? 8,
       jpegQuality: spec.render.quality,
       optimiseCoding: spec.render.optimiseCoding,
       windowIndex: spec.render.windowIndex ?? 1,
@@ -58,9 +61,10 @@ export async function finalizeRun(
       failed: counts.failed,
       failuresByCode: counts.failuresByCode,
       dicomBytes: counts.dicomBytes,
-      jpegBytes: counts.jpegBytes,
+      imageBytes: counts.imageBytes,
     },
     toolVersion,
+    images: { format: spec.render.format ?? 'jpeg', everyFrame: spec.render.frames === 'all' },
   };
   const encoder = new TextEncoder();
   await store.replace(keys.csv.full, encoder.encode(buildDatasetCsv(rows)), CONTENT_TYPES.csv);

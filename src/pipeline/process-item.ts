@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asEtlError, EtlError } from '../domain/errors.js';
-import type { PendingItem, StoredRecord } from '../ledger/ledger.js';
+import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from './run-spec.js';
@@ -55,22 +55,32 @@ export async function processItem(
     let dicom: StoredRecord | null = null;
     try {
       const dicomKey = keys.dicom(item.instanceId).full;
-      const jpegKey = keys.jpeg(item.instanceId).full;
       const bytes = await ctx.fetcher.fetch(item);
-      const rendered = await ctx.renderer.render(bytes, spec.render);
+      const rendered = await ctx.renderer.renderFrames(bytes, spec.render);
       if (!rendered.ok && !DELIVER_DICOM_ANYWAY.has(rendered.error.code)) throw rendered.error;
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
-      const jpeg = await ctx.store.create(jpegKey, rendered.image.bytes, CONTENT_TYPES.jpeg);
+      const format = spec.render.format ?? 'jpeg';
+      const everyFrame = spec.render.frames === 'all';
+      const images: StoredImage[] = [];
+      for (const image of rendered.images) {
+        const { frame } = image.recipe;
+        const key = keys.image(item.instanceId, format, everyFrame ? frame : null).full;
+        images.push({
+          ...(await ctx.store.create(key, image.bytes, CONTENT_TYPES[format])),
+          frame,
+        });
+      }
       await ctx.ledger.recordOutcome(runId, item.ordinal, {
         status: 'delivered',
         attempts,
         dicom,
-        jpeg,
-        recipe: rendered.image.recipe,
+        images,
+        recipe: rendered.images[0]?.recipe ?? null,
         error: null,
       });
-      return { status: 'delivered', bytes: dicom.size + jpeg.size };
+      const imageBytes = images.reduce((sum, image) => sum + image.size, 0);
+      return { status: 'delivered', bytes: dicom.size + imageBytes };
     } catch (thrown) {
       const error = asEtlError(thrown, 'INTERNAL', subject);
       const located =
@@ -97,7 +107,7 @@ export async function processItem(
         status: 'failed',
         attempts,
         dicom,
-        jpeg: null,
+        images: [],
         recipe: null,
         error: located,
       });

@@ -111,4 +111,28 @@ describe('eden-etl demo (the README quick start)', () => {
       }
     }
   });
+
+  it('writes PNG images of every frame with --format png --frames all', async () => {
+    const png = await runCli(
+      ['demo', '--studies', '3', '--dest', 'file://./png', '--format', 'png', '--frames', 'all'],
+      dir,
+    );
+    expect(png.code).toBe(0);
+    const root = join(dir, 'png/eden-dataset-vlms/sample-test');
+    const rows = csvObjects(
+      await readFile(join(root, 'dicom-reports-extracted-sample.csv'), 'utf8'),
+    );
+    const files = await listFiles(root);
+    expect(files.filter((name) => name.startsWith('images-jpg/'))).toEqual([]);
+    for (const row of rows) {
+      // The sample PACS has single-frame images: one image each, numbered 1.
+      expect(row.image_key).toBe(`images-png/${row.instance_id}_1.png`);
+      expect(row.image_count).toBe('1');
+      expect(row.codec).toBe('png');
+      const meta = await sharp(join(root, row.image_key as string)).metadata();
+      expect(meta).toMatchObject({ format: 'png', width: Number(row.width) });
+    }
+    const card = await readFile(join(root, 'README-dataset.md'), 'utf8');
+    expect(card).toContain('{instance_id}_{frame}.png');
+  });
 });

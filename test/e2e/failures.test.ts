@@ -100,17 +100,6 @@ describe('bad usage and configuration', () => {
     expect(result.stderr).toContain('--quality: received "0"; expected an integer, 1..100');
   });
 
-  it('points PNG and every-frame output to convert: a run writes one JPEG per instance', async () => {
-    const result = await runCli(
-      ['run', '--source', 'pglite:./x', '--dest', './out', '--format', 'png', '--frames', 'all'],
-      dir,
-    );
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('USAGE');
-    expect(result.stderr).toContain('--format png, --frames all');
-    expect(result.stderr).toContain('eden-etl convert');
-  });
-
   it('exits 2 on an unknown flag', async () => {
     const result = await runCli(['run', '--no-such-flag'], dir);
     expect(result.code).toBe(2);

@@ -82,7 +82,7 @@ describe('Ledger', () => {
       status: 'delivered',
       attempts: 1,
       dicom: stored('p/dicom-files/11.dcm'),
-      jpeg: { ...stored('p/images-jpg/11.jpg'), outcome: 'already-present' },
+      images: [{ ...stored('p/images-jpg/11.jpg'), outcome: 'already-present', frame: 1 }],
       recipe: null,
       error: null,
     });
@@ -90,7 +90,7 @@ describe('Ledger', () => {
       status: 'failed',
       attempts: 3,
       dicom: null,
-      jpeg: null,
+      images: [],
       recipe: null,
       error: new EtlError('NOT_DICOM', 'no DICM marker', { subject: 'instance 12' }),
     });
@@ -99,7 +99,7 @@ describe('Ledger', () => {
       status: 'failed',
       attempts: 9,
       dicom: null,
-      jpeg: null,
+      images: [],
       recipe: null,
       error: new EtlError('INTERNAL', 'late duplicate'),
     });
@@ -112,7 +112,7 @@ describe('Ledger', () => {
       failed: 1,
       alreadyPresent: 1,
       dicomBytes: 10,
-      jpegBytes: 10,
+      imageBytes: 10,
       failuresByCode: { NOT_DICOM: 1 },
     });
     await expect(ledger.datasetRows('r1', (key) => key)).rejects.toMatchObject({
@@ -122,7 +122,7 @@ describe('Ledger', () => {
       status: 'failed',
       attempts: 1,
       dicom: null,
-      jpeg: null,
+      images: [],
       recipe: null,
       error: new EtlError('FILE_MISSING', 'gone'),
     });

@@ -23,9 +23,10 @@ function description(overrides: Partial<DatasetDescription> = {}): DatasetDescri
       failed: 3,
       failuresByCode: { FILE_MISSING: 2, DICOM_INVALID: 1 },
       dicomBytes: 123_456_789,
-      jpegBytes: 9_876_543,
+      imageBytes: 9_876_543,
     },
     toolVersion: '0.1.0',
+    images: { format: 'jpeg', everyFrame: false },
     ...overrides,
   };
 }
@@ -43,7 +44,7 @@ describe('buildDatasetReadme', () => {
   it('gives the counts, failures by code and sizes', () => {
     expect(card).toMatch(/\| Studies \| 8 \|/);
     expect(card).toMatch(/\| Instances selected \| 200 \|/);
-    expect(card).toMatch(/\| Instances delivered \(DICOM \+ JPEG\) \| 197 \|/);
+    expect(card).toMatch(/\| Instances delivered \(DICOM \+ image\) \| 197 \|/);
     expect(card).toMatch(/\| Instances failed \| 3 \|/);
     expect(card).toMatch(/\| `FILE_MISSING` \| 2 \| DICOM file not found \|/);
     expect(card).toMatch(/\| `DICOM_INVALID` \| 1 \|/);

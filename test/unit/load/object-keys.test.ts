@@ -25,10 +25,13 @@ describe('datasetKeys', () => {
       full: 'eden-dataset-vlms/sample-test/dicom-files/123.dcm',
     };
     expect(keys.dicom('123')).toEqual(dicom);
-    expect(keys.jpeg('1.2.840.1')).toEqual({
+    expect(keys.image('1.2.840.1', 'jpeg', null)).toEqual({
       relative: 'images-jpg/1.2.840.1.jpg',
       full: 'eden-dataset-vlms/sample-test/images-jpg/1.2.840.1.jpg',
     });
+    expect(keys.image('7', 'jpeg', 3).relative).toBe('images-jpg/7_3.jpg');
+    expect(keys.image('7', 'png', null).relative).toBe('images-png/7.png');
+    expect(keys.image('7', 'png', 12).relative).toBe('images-png/7_12.png');
     expect(keys.csv.full).toBe('eden-dataset-vlms/sample-test/dicom-reports-extracted-sample.csv');
     expect(keys.readme.full).toBe('eden-dataset-vlms/sample-test/README-dataset.md');
     expect(keys.failures.relative).toBe('failures.csv');

@@ -85,7 +85,7 @@ describe('run report', () => {
       skipped: 47,
       alreadyPresent: 5,
       dicomBytes: 50_000_000,
-      jpegBytes: 5_000_000,
+      imageBytes: 5_000_000,
       failuresByCode: { DICOM_INVALID: 1, FILE_MISSING: 2 },
       failuresCsv: 'file:///out/failures.csv',
     });
@@ -104,7 +104,7 @@ describe('run report', () => {
       '  Already present: 5',
       '  Skipped (settled earlier): 47',
       '  DICOM bytes: 50000000 (50.0 MB)',
-      '  JPEG bytes: 5000000 (5.0 MB)',
+      '  Image bytes: 5000000 (5.0 MB)',
       '  Throughput: 3.38 inst/s, 1.22 MB/s',
       '  Failures by code:',
       '    FILE_MISSING: 2 (DICOM file not found)',
@@ -129,7 +129,7 @@ describe('run report', () => {
       skipped: 0,
       alreadyPresent: 0,
       dicomBytes: 0,
-      jpegBytes: 0,
+      imageBytes: 0,
       failuresByCode: {},
       failuresCsv: 'file:///out/failures.csv',
     };
