@@ -161,4 +161,18 @@ describe('Ledger', () => {
     expect(await ledger.findRun('r2')).toMatchObject({ status: 'planning', totalInstances: null });
     expect(await ledger.batchNumbers('r2', false)).toEqual([]);
   });
+
+  it('refuses a state database written by another ledger version, naming both', async () => {
+    const other = await openPglite(join(dir, 'old-state'), 'old state');
+    try {
+      await other.exec(`CREATE TABLE eden_meta (key text PRIMARY KEY, value text NOT NULL);
+        INSERT INTO eden_meta VALUES ('ledger_version', '1')`);
+      await expect(Ledger.open(other)).rejects.toMatchObject({
+        code: 'STATE_UNAVAILABLE',
+        message: expect.stringContaining('ledger 1, this one reads 2') as unknown,
+      });
+    } finally {
+      await other.close();
+    }
+  });
 });
