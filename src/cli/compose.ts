@@ -94,7 +94,10 @@ export async function openRuntime(
   destination: OpenedDestination,
 ): Promise<Runtime> {
   const ledger = await Ledger.open(ledgerDb);
-  const pool = RenderPool.create({ threads: config.renderThreads });
+  const pool = RenderPool.create({
+    threads: config.renderThreads,
+    timeoutMs: config.renderTimeout * 1000,
+  });
   const fetcher = createFileFetcher({
     maxBytes: config.maxFileBytes,
     ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),

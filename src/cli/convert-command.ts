@@ -42,7 +42,10 @@ export function addConvertCommand(program: Command): void {
     const files = await listInputs(inputs);
     const outDir = resolve(String(options.out));
     const store = await openLocalStore(outDir);
-    const renderer = RenderPool.create({ threads: config.renderThreads });
+    const renderer = RenderPool.create({
+      threads: config.renderThreads,
+      timeoutMs: config.renderTimeout * 1000,
+    });
     try {
       const summary = await convertFiles(
         files,

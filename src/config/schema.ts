@@ -147,6 +147,14 @@ export const CONFIG_KEYS = {
     default: availableParallelism(),
     doc: 'Worker threads that render images (one per core by default).',
   },
+  renderTimeout: {
+    schema: z.coerce.number().positive().max(86_400),
+    expected: 'seconds, above 0 and at most 86400',
+    env: ['EDEN_RENDER_TIMEOUT'],
+    flag: '--render-timeout',
+    default: 600,
+    doc: 'Longest one file may take to render, in seconds; past it the file fails (RENDER_FAILED).',
+  },
   dest: {
     schema: z.string().min(1).optional(),
     expected: 'file://DIR, a directory path, or gs://BUCKET[/PATH]',

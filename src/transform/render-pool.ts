@@ -13,7 +13,15 @@ import type { RenderTask, RenderTaskResult } from './render-worker.js';
 export interface RenderPoolOptions {
   /** Worker threads; default os.availableParallelism(). */
   threads?: number;
+  /**
+   * Longest one file may take to render, in ms; default 10 minutes. A damaged codestream can
+   * send a decoder into a loop: past this, its worker is stopped and the file fails with
+   * RENDER_FAILED instead of stalling the run.
+   */
+  timeoutMs?: number;
 }
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
@@ -36,17 +44,23 @@ function workerFile(): URL {
 
 export class RenderPool {
   readonly #piscina: Piscina<RenderTask, RenderTaskResult>;
+  readonly #timeoutMs: number;
   // piscina quietly starts new workers for a task run after close(); we refuse it instead.
   #closed = false;
 
-  private constructor(piscina: Piscina<RenderTask, RenderTaskResult>) {
+  private constructor(piscina: Piscina<RenderTask, RenderTaskResult>, timeoutMs: number) {
     this.#piscina = piscina;
+    this.#timeoutMs = timeoutMs;
   }
 
   static create(options: RenderPoolOptions = {}): RenderPool {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) {
       throw new EtlError('INTERNAL', `render pool threads ${threads} is not a positive integer`);
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new EtlError('INTERNAL', `render timeout ${timeoutMs} ms is not a positive number`);
     }
     const filename = workerFile();
     if (!existsSync(fileURLToPath(filename))) {
@@ -60,6 +74,7 @@ export class RenderPool {
         minThreads: threads,
         maxThreads: threads,
       }),
+      timeoutMs,
     );
   }
 
@@ -89,12 +104,20 @@ export class RenderPool {
     const moved = ownsWholeBuffer(bytes);
     const input = moved ? bytes : new Uint8Array(bytes);
     let result: RenderTaskResult;
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
       result = await this.#piscina.run(
         { bytes: input, options },
-        { transferList: [input.buffer as ArrayBuffer] },
+        { transferList: [input.buffer as ArrayBuffer], signal: deadline },
       );
     } catch (error) {
+      if (deadline.aborted) {
+        throw new EtlError(
+          'RENDER_FAILED',
+          `rendering took longer than ${this.#timeoutMs / 1000} s; its worker was stopped`,
+          { cause: error, retryable: false, hint: 'a damaged codestream can make a decoder loop' },
+        );
+      }
       throw new EtlError(
         'RENDER_FAILED',
         `render worker failed: ${error instanceof Error ? error.message : String(error)}`,

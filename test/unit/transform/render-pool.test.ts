@@ -89,6 +89,28 @@ describe('RenderPool', () => {
     });
   });
 
+  it('stops a render that outlives its timeout with RENDER_FAILED, and goes on', async () => {
+    // 1 ms: shorter than any render, so the deadline always fires first.
+    pool = RenderPool.create({ threads: 1, timeoutMs: 1 });
+    const big = grayDicom({
+      ...spec,
+      rows: 2000,
+      columns: 2000,
+      pixels: Uint16Array.from({ length: 2000 * 2000 }, (_, i) => i % 4096),
+    });
+    const error = await pool.render(new Uint8Array(big), DEFAULT_RENDER_OPTIONS).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(EtlError);
+    expect(error).toMatchObject({ code: 'RENDER_FAILED', retryable: false });
+    expect((error as EtlError).message).toContain('longer than 0.001 s');
+    await pool.close();
+    // A pool with a sane timeout renders the same file.
+    pool = RenderPool.create({ threads: 1 });
+    expect((await pool.render(new Uint8Array(big), DEFAULT_RENDER_OPTIONS)).ok).toBe(true);
+  });
+
   it('close() waits for work in flight, then refuses new work', async () => {
     pool = RenderPool.create({ threads: 1 });
     const inFlight = pool.render(ownedFile(), DEFAULT_RENDER_OPTIONS);
