@@ -147,49 +147,70 @@ function sampleTable<T extends Uint8Array | Uint16Array>(frame: StoredFrame, lut
 }
 
 /**
+ * Where an 8-bit output raster's memory comes from: an ArrayBuffer of at least `byteLength`
+ * bytes, any content (every pixel is written). The default is fresh memory; a caller that
+ * renders many images can hand back recycled buffers, whose pages are already mapped: on a
+ * 3000×2500 CR the first write to fresh memory (page faults) costs about a third of the LUT pass.
+ */
+export type RasterMemory = (byteLength: number) => ArrayBuffer;
+
+const freshMemory: RasterMemory = (byteLength) => Buffer.allocUnsafeSlow(byteLength).buffer;
+
+/**
  * The output raster, placed so that `firstAligned` pixels in, both the output and the sample
  * data sit on a 4-byte boundary and the main loop can read and write whole 32-bit words: about
  * twice as fast as byte by byte. Not zero-filled: every pixel is written.
  */
-function alignedRaster(pixelCount: number, firstAligned: number): Uint8Array {
+function alignedRaster(pixelCount: number, firstAligned: number, memory: RasterMemory): Uint8Array {
   const offset = (4 - (firstAligned % 4)) % 4;
-  return new Uint8Array(Buffer.allocUnsafeSlow(pixelCount + 3).buffer, offset, pixelCount);
+  return new Uint8Array(memory(pixelCount + 3), offset, pixelCount);
 }
 
-function apply16(data: Uint8Array, n: number, table: Uint8Array): Uint8Array {
+/** Four 16-bit samples, as two little-endian words, → their four output bytes as one word. */
+function lookup4(table: Uint8Array, a: number, b: number): number {
+  return (
+    table[a & 0xffff]! |
+    (table[a >>> 16]! << 8) |
+    (table[b & 0xffff]! << 16) |
+    (table[b >>> 16]! << 24)
+  );
+}
+
+function apply16(data: Uint8Array, n: number, table: Uint8Array, memory: RasterMemory): Uint8Array {
   const start = data.byteOffset;
   if (!LITTLE_ENDIAN_HOST || start % 2 !== 0) {
-    const out = alignedRaster(n, 0);
+    const out = alignedRaster(n, 0, memory);
     for (let i = 0, j = 0; i < n; i += 1, j += 2) out[i] = table[data[j]! | (data[j + 1]! << 8)]!;
     return out;
   }
   const head = Math.min(n, (start % 4) / 2);
-  const out = alignedRaster(n, head);
+  const out = alignedRaster(n, head, memory);
   const samples = new Uint16Array(data.buffer, start, n);
   const quads = Math.max(0, (n - head) >> 2);
   // A typed array view must start on a multiple of its element size, even an empty one.
   if (quads > 0) {
     const words = new Uint32Array(data.buffer, start + head * 2, quads * 2);
     const out32 = new Uint32Array(out.buffer, out.byteOffset + head, quads);
-    for (let q = 0, w = 0; q < quads; q += 1, w += 2) {
-      const a = words[w]!;
-      const b = words[w + 1]!;
-      out32[q] =
-        table[a & 0xffff]! |
-        (table[a >>> 16]! << 8) |
-        (table[b & 0xffff]! << 16) |
-        (table[b >>> 16]! << 24);
+    // Sixteen pixels a turn, then four: a quarter faster than four a turn (less loop overhead).
+    const blocks = quads - (quads % 4);
+    let q = 0;
+    for (let w = 0; q < blocks; q += 4, w += 8) {
+      out32[q] = lookup4(table, words[w]!, words[w + 1]!);
+      out32[q + 1] = lookup4(table, words[w + 2]!, words[w + 3]!);
+      out32[q + 2] = lookup4(table, words[w + 4]!, words[w + 5]!);
+      out32[q + 3] = lookup4(table, words[w + 6]!, words[w + 7]!);
     }
+    for (; q < quads; q += 1) out32[q] = lookup4(table, words[2 * q]!, words[2 * q + 1]!);
   }
   for (let i = 0; i < head; i += 1) out[i] = table[samples[i]!]!;
   for (let i = head + quads * 4; i < n; i += 1) out[i] = table[samples[i]!]!;
   return out;
 }
 
-function apply8(data: Uint8Array, n: number, table: Uint8Array): Uint8Array {
+function apply8(data: Uint8Array, n: number, table: Uint8Array, memory: RasterMemory): Uint8Array {
   const start = data.byteOffset;
   const head = Math.min(n, (4 - (start % 4)) % 4);
-  const out = alignedRaster(n, head);
+  const out = alignedRaster(n, head, memory);
   const quads = LITTLE_ENDIAN_HOST ? Math.max(0, (n - head) >> 2) : 0;
   if (quads > 0) {
     const words = new Uint32Array(data.buffer, start + head, quads);
@@ -222,15 +243,20 @@ function applyWide(frame: StoredFrame, table: Uint16Array): Uint16Array {
 
 /**
  * Maps every pixel of an 8- or 16-bit frame through the LUT; one value per pixel, row by row.
- * 32-bit frames have no LUT (it would have 2^32 entries): see applyDisplayFunction.
+ * An 8-bit raster lives in `memory` (the 16-bit master always in fresh memory). 32-bit frames
+ * have no LUT (it would have 2^32 entries): see applyDisplayFunction.
  */
-export function applyDisplayLut<T extends Uint8Array | Uint16Array>(frame: StoredFrame, lut: T): T {
+export function applyDisplayLut<T extends Uint8Array | Uint16Array>(
+  frame: StoredFrame,
+  lut: T,
+  memory: RasterMemory = freshMemory,
+): T {
   const table = sampleTable(frame, lut);
   if (table instanceof Uint16Array) return applyWide(frame, table) as T;
   return (
     frame.bitsAllocated === 16
-      ? apply16(frame.data, frame.pixelCount, table)
-      : apply8(frame.data, frame.pixelCount, table)
+      ? apply16(frame.data, frame.pixelCount, table, memory)
+      : apply8(frame.data, frame.pixelCount, table, memory)
   ) as T;
 }
 

@@ -223,7 +223,7 @@ describe('applyDisplayLut and storedHistogram: reading stored values', () => {
       const lut = indexLut(bits.bitsStored, 3);
       const min = minStoredValue(bits.bitsStored, bits.signed);
       for (const offset of [0, 1, 2, 3, 4, 5, 6, 7]) {
-        for (const length of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64]) {
+        for (const length of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 23, 37, 64]) {
           const samples = Array.from({ length }, () => random() % 2 ** bits.bitsAllocated);
           const frame = frameAt(samples, bits, offset);
           const expected = samples.map((sample) => lut[storedValue(sample, bits) - min]);
@@ -246,6 +246,18 @@ describe('applyDisplayLut and storedHistogram: reading stored values', () => {
       }
     });
   }
+
+  it('writes every pixel of a raster placed in recycled, dirty memory', () => {
+    const samples = Array.from({ length: 37 }, (_, i) => (i * 977) & 0xfff);
+    const lut = indexLut(12, 5);
+    const memory = new ArrayBuffer(64);
+    for (const offset of [0, 2]) {
+      new Uint8Array(memory).fill(0xaa);
+      const out = applyDisplayLut(frameAt(samples, unsigned12, offset), lut, () => memory);
+      expect(out.buffer).toBe(memory);
+      expect([...out]).toEqual(samples.map((sample) => lut[sample]));
+    }
+  });
 
   it('does not touch the bytes around the frame', () => {
     const frame = frameAt([1, 2, 3, 4, 5], unsigned12, 3);

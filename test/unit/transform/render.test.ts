@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtlError, type ErrorCode } from '../../../src/domain/errors.js';
 import type { DicomElement } from '../../../src/demo/dicom-writer.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../../src/domain/render.js';
-import { renderDicom, renderToRaster } from '../../../src/transform/render.js';
+import { renderDicom, renderDicomFrames, renderToRaster } from '../../../src/transform/render.js';
 import {
   bareDataset,
   colourDicom,
@@ -132,6 +132,45 @@ describe('renderDicom', () => {
       const view = buffer.subarray(offset, offset + file.length);
       expect(renderToRaster(view).pixels, `offset ${offset}`).toEqual(expected);
     }
+  });
+
+  it('recycles raster memory without mixing images: concurrent renders, frame after frame', async () => {
+    const png = { ...DEFAULT_RENDER_OPTIONS, format: 'png' } as const;
+    const decoded = async (bytes: Uint8Array) =>
+      new Uint8Array(await sharp(bytes).toColourspace('b-w').raw().toBuffer());
+    const sizes = [
+      [48, 64],
+      [40, 60],
+      [48, 64],
+      [7, 9],
+    ] as const;
+    const files = sizes.map(([rows, columns], i) =>
+      grayDicom({
+        ...ct,
+        rows,
+        columns,
+        pixels: Int16Array.from(ramp(rows, columns, -1024, 2000, i + 2)),
+      }),
+    );
+    for (let round = 0; round < 3; round += 1) {
+      const images = await Promise.all(files.map((file) => renderDicom(file, png)));
+      for (const [i, image] of images.entries()) {
+        expect(await decoded(image.bytes), `file ${i}`).toEqual(renderToRaster(files[i]!).pixels);
+      }
+    }
+    const frames = [1, 2, 3].map((seed) => Int16Array.from(ramp(48, 64, -1024, 2000, seed)));
+    const multiFrame = grayDicom({
+      ...ct,
+      frames: 3,
+      pixels: Int16Array.from(frames.flatMap((frame) => [...frame])),
+    });
+    const rendered: Uint8Array[] = [];
+    for await (const image of renderDicomFrames(multiFrame, { ...png, frames: 'all' })) {
+      rendered.push(await decoded(image.bytes));
+    }
+    expect(rendered).toEqual(
+      frames.map((pixels) => renderToRaster(grayDicom({ ...ct, pixels })).pixels),
+    );
   });
 
   it('windows an image without window by percentiles, and records it', () => {
