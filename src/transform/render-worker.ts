@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { asEtlError, serializeError, type SerializedError } from '../domain/errors.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
+import { prepareCodecs } from './codecs/decode-frame.js';
 import { renderDicomFrames } from './render.js';
 
 /**
@@ -33,9 +34,15 @@ function movable(result: RenderTaskResult): unknown {
   return move({ [transferableSymbol]: buffers, [valueSymbol]: result });
 }
 
+// Started with the worker, so its first task does not wait for the WASM compile.
+const codecsReady = prepareCodecs();
+// A failure is reported by every task that awaits it; this only keeps it from being unhandled.
+codecsReady.catch(() => undefined);
+
 export default async function render(task: RenderTask): Promise<unknown> {
   const { bytes, options } = task;
   try {
+    await codecsReady;
     const images: RenderedImage[] = [];
     for await (const image of renderDicomFrames(bytes, options)) images.push(image);
     return movable({ ok: true, images, dicom: bytes });

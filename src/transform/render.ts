@@ -6,6 +6,7 @@ import {
   type RenderRecipe,
 } from '../domain/render.js';
 import { autoWindow } from './auto-window.js';
+import { prepareCodecs } from './codecs/decode-frame.js';
 import { toRgb8 } from './colour.js';
 import { readPalette } from './dicom/palette.js';
 import { parseDicom } from './dicom/parse.js';
@@ -232,7 +233,11 @@ function* rasterFrames(
   }
 }
 
-/** Frame 1's display raster, before encoding (8-bit unless a 16-bit PNG is asked for). */
+/**
+ * Frame 1's display raster, before encoding (8-bit unless a 16-bit PNG is asked for). Synchronous:
+ * JPEG Extended and JPEG lossless need `prepareCodecs()` to have resolved in this thread first
+ * (INTERNAL otherwise).
+ */
 export function renderToRaster(
   bytes: Uint8Array,
   options: Partial<RenderOptions> = {},
@@ -309,6 +314,7 @@ export async function* renderDicomFrames(
 ): AsyncGenerator<RenderedImage> {
   try {
     const resolved = resolveRenderOptions(options);
+    await prepareCodecs();
     for (const raster of rasterFrames(bytes, resolved, lendRasterMemory)) {
       let image: RenderedImage;
       try {

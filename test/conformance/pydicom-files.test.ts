@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { EtlError, type ErrorCode } from '../../src/domain/errors.js';
 import { renderToRaster, type RasterFrame } from '../../src/transform/render.js';
 import { run, withTempDir } from '../support/codec-corpus.js';
 import { dcmj2pnm, maxDifference, pydicomTestFiles } from '../support/conformance-corpus.js';
+import { prepareCodecs } from '../../src/transform/codecs/decode-frame.js';
+
+// JPEG Extended and JPEG lossless decode synchronously once dcmjs-codecs has started.
+beforeAll(() => prepareCodecs());
 
 /**
  * Conformance over the real DICOM test files of Debian's python3-pydicom (issue 3, "Correctness,
@@ -60,7 +64,6 @@ function fails(outcome: ErrorCode, reason: string): Expectation {
 const PALETTE_IOD = 'Color Palette IOD (PS3.3 A.58): a palette for other images, no Pixel Data';
 const RLE_32_COLOUR =
   'RLE Lossless with Bits Allocated 32 decodes; 32-bit colour is refused by the colour stage';
-const JPEG_12 = 'JPEG Extended (process 2 & 4, 12-bit): no decoder yet';
 
 /** Every .dcm file python3-pydicom ships, by base name, and what the renderer does with it. */
 const EXPECTED: Record<string, Expectation> = {
@@ -113,14 +116,14 @@ const EXPECTED: Record<string, Expectation> = {
   'ExplVR_LitEndNoMeta.dcm': fails('NOT_AN_IMAGE', 'bare RT Ion Plan data set'),
   'GDCMJ2K_TextGBR.dcm': renders(400, 400, 3, J2K),
   'J2K_pixelrep_mismatch.dcm': renders(512, 512, 1, J2K),
-  'JPEG-lossy.dcm': fails('UNSUPPORTED_IMAGE', JPEG_12),
+  'JPEG-lossy.dcm': renders(256, 1024, 1),
   'JPEG2000-embedded-sequence-delimiter.dcm': fails(
     'DICOM_INVALID',
     'JPEG2000.dcm with 4 codestream bytes replaced by a Sequence Delimitation Item (pydicom #1140): ' +
       'the encapsulation is valid and read as one item, as dcmtk does; the codestream is not (OpenJPEG in gdcmconv refuses it too)',
   ),
   'JPEG2000.dcm': renders(256, 1024, 1, J2K),
-  'JPGExtended.dcm': fails('UNSUPPORTED_IMAGE', JPEG_12),
+  'JPGExtended.dcm': renders(256, 1024, 1),
   'MR_small.dcm': renders(64, 64, 1),
   'MR_small_RLE.dcm': renders(64, 64, 1),
   'MR_small_bigendian.dcm': renders(64, 64, 1),

@@ -1,14 +1,16 @@
 import { unsupportedTransferSyntax } from '../dicom/transfer-syntax.js';
+import { decodeDcmtkJpeg, prepareDcmtkJpeg } from './dcmtk-jpeg.js';
 import { decodeWithCodec, type CodecName } from './emscripten-codec.js';
 import type { DecodedFrame, FrameInfo } from './frame.js';
 import { withDicomColourSpace } from './jpeg-colour.js';
-import { decodeJpegLossless } from './jpeg-lossless.js';
 import { decodeRle } from './rle.js';
 
 export type { DecodedFrame, FrameInfo } from './frame.js';
 
+const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
+
 const CODECS: ReadonlyMap<string, { codec: CodecName; label: string }> = new Map([
-  ['1.2.840.10008.1.2.4.50', { codec: 'libjpeg-turbo', label: 'JPEG baseline' }],
+  [JPEG_BASELINE, { codec: 'libjpeg-turbo', label: 'JPEG baseline' }],
   ['1.2.840.10008.1.2.4.80', { codec: 'charls', label: 'JPEG-LS' }],
   ['1.2.840.10008.1.2.4.81', { codec: 'charls', label: 'JPEG-LS' }],
   ['1.2.840.10008.1.2.4.90', { codec: 'openjpeg', label: 'JPEG 2000' }],
@@ -19,7 +21,21 @@ const CODECS: ReadonlyMap<string, { codec: CodecName; label: string }> = new Map
 ]);
 
 const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
-const JPEG_LOSSLESS = new Set(['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70']);
+const JPEG_EXTENDED = '1.2.840.10008.1.2.4.51';
+/** Decoded by dcmtk's IJG JPEG (dcmjs-codecs): lossless, and Extended beyond 8 bits. */
+const DCMTK_JPEG: ReadonlyMap<string, string> = new Map([
+  [JPEG_EXTENDED, 'JPEG Extended'],
+  ['1.2.840.10008.1.2.4.57', 'JPEG lossless'],
+  ['1.2.840.10008.1.2.4.70', 'JPEG lossless'],
+]);
+
+/**
+ * Starts the codecs that cannot start synchronously (dcmjs-codecs), once per thread; idempotent.
+ * Every thread that decodes JPEG Extended or JPEG lossless awaits it before its first frame.
+ */
+export function prepareCodecs(): Promise<void> {
+  return prepareDcmtkJpeg();
+}
 
 /** Bits Allocated 8 and 16 for every codec; RLE Lossless carries 32-bit samples too. */
 export function decodesBitsAllocated(syntax: string, bitsAllocated: number): boolean {
@@ -34,8 +50,11 @@ export function decodesBitsAllocated(syntax: string, bitsAllocated: number): boo
  */
 export function decodeFrame(syntax: string, frame: Uint8Array, info: FrameInfo): DecodedFrame {
   if (syntax === RLE_LOSSLESS) return decodeRle(frame, info);
-  if (JPEG_LOSSLESS.has(syntax)) return decodeJpegLossless(frame, info);
-  const entry = CODECS.get(syntax);
+  // 8-bit JPEG Extended is what baseline decoders decode; only 12-bit needs dcmtk's.
+  const dcmtk =
+    syntax === JPEG_EXTENDED && info.bitsAllocated === 8 ? undefined : DCMTK_JPEG.get(syntax);
+  if (dcmtk !== undefined) return decodeDcmtkJpeg(dcmtk, frame, info);
+  const entry = CODECS.get(syntax === JPEG_EXTENDED ? JPEG_BASELINE : syntax);
   if (entry === undefined) throw unsupportedTransferSyntax(syntax);
   const codestream =
     entry.codec === 'libjpeg-turbo' ? withDicomColourSpace(frame, info.photometric) : frame;

@@ -62,7 +62,12 @@ const KNOWN: readonly TransferSyntax[] = [
     encoding: 'explicit-le',
     pixels: 'encapsulated',
   },
-  { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)', encoding: 'explicit-le' },
+  {
+    uid: '1.2.840.10008.1.2.4.51',
+    name: 'JPEG Extended (Process 2 & 4)',
+    encoding: 'explicit-le',
+    pixels: 'encapsulated',
+  },
   {
     uid: '1.2.840.10008.1.2.4.57',
     name: 'JPEG Lossless, Non-Hierarchical (Process 14)',

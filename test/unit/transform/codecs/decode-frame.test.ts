@@ -1,8 +1,12 @@
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../../src/domain/errors.js';
-import { decodeFrame, type FrameInfo } from '../../../../src/transform/codecs/decode-frame.js';
+import {
+  decodeFrame,
+  prepareCodecs,
+  type FrameInfo,
+} from '../../../../src/transform/codecs/decode-frame.js';
 import { readEncapsulated } from '../../../../src/transform/codecs/encapsulated.js';
 import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/transform/dicom/parse.js';
 import { grayDicom, withTransferSyntaxUid } from '../../../support/render-dicom.js';
@@ -14,6 +18,9 @@ import {
   withPixelItems,
   withTempDir,
 } from '../../../support/codec-corpus.js';
+
+// JPEG Extended and JPEG lossless decode synchronously once dcmjs-codecs has started.
+beforeAll(() => prepareCodecs());
 
 const rows = 200;
 const columns = 256;

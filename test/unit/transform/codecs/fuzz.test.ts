@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../../src/domain/errors.js';
 import { renderToRaster } from '../../../../src/transform/render.js';
 import { convert, encapsulatedOffset, withTempDir } from '../../../support/codec-corpus.js';
 import { grayDicom } from '../../../support/render-dicom.js';
+import { prepareCodecs } from '../../../../src/transform/codecs/decode-frame.js';
+
+// JPEG lossless decodes synchronously once dcmjs-codecs has started.
+beforeAll(() => prepareCodecs());
 
 const rows = 48;
 const columns = 40;

@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RENDER_OPTIONS } from '../../../../src/domain/render.js';
 import { parseDicom } from '../../../../src/transform/dicom/parse.js';
 import { renderDicomFrames, renderToRaster } from '../../../../src/transform/render.js';
 import { convert, withTempDir } from '../../../support/codec-corpus.js';
 import { colourDicom, grayDicom } from '../../../support/render-dicom.js';
+import { prepareCodecs } from '../../../../src/transform/codecs/decode-frame.js';
+
+// JPEG Extended and JPEG lossless decode synchronously once dcmjs-codecs has started.
+beforeAll(() => prepareCodecs());
 
 // A signed 12-bit CT-like image whose every pixel differs from its neighbours.
 const ct = {
@@ -77,6 +81,29 @@ describe('encapsulated pixel data through the renderer', () => {
       for (let i = 0; i < mine.pixels.length; i += 1) {
         worst = Math.max(worst, Math.abs((mine.pixels[i] ?? 0) - (reference.pixels[i] ?? 0)));
       }
+      expect(worst).toBeLessThanOrEqual(1);
+    });
+  });
+
+  it("renders 12-bit JPEG Extended (dcmcjpeg +ee) like dcmdjpeg's decompression, within 1", async () => {
+    await withTempDir(async (dir) => {
+      const pixels = Uint16Array.from({ length: 96 * 80 }, (_, i) => (i * 37 + (i >> 5)) % 4096);
+      const source = grayDicom({
+        ...ct,
+        pixels,
+        signed: false,
+        window: { center: 2048, width: 4096 },
+      });
+      const compressed = await convert(dir, source, 'dcmcjpeg', ['+ee']);
+      expect(parseDicom(compressed).transferSyntax.uid).toBe('1.2.840.10008.1.2.4.51');
+      const decompressed = await convert(dir, compressed, 'dcmdjpeg', []);
+      const mine = renderToRaster(compressed).pixels;
+      const reference = renderToRaster(decompressed).pixels;
+      let worst = 0;
+      for (let i = 0; i < mine.length; i += 1) {
+        worst = Math.max(worst, Math.abs((mine[i] ?? 0) - (reference[i] ?? 0)));
+      }
+      // Measured: 0 (the same IJG decoder as dcmtk's); lossy decoders may differ by IDCT rounding.
       expect(worst).toBeLessThanOrEqual(1);
     });
   });
