@@ -223,7 +223,7 @@ describe('applyDisplayLut and storedHistogram: reading stored values', () => {
       const lut = indexLut(bits.bitsStored, 3);
       const min = minStoredValue(bits.bitsStored, bits.signed);
       for (const offset of [0, 1, 2, 3, 4, 5, 6, 7]) {
-        for (const length of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 23, 37, 64]) {
+        for (const length of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 23, 37, 64, 16421]) {
           const samples = Array.from({ length }, () => random() % 2 ** bits.bitsAllocated);
           const frame = frameAt(samples, bits, offset);
           const expected = samples.map((sample) => lut[storedValue(sample, bits) - min]);
