@@ -8,6 +8,7 @@ import { addDemoCommand } from './demo-command.js';
 import { EXIT_STOPPED } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
 import { addRunCommand } from './run-command.js';
+import { addSamplePacsCommand } from './sample-pacs-command.js';
 
 /**
  * Exit codes: 0 all delivered; 3 finished with failed instances; 2 invalid usage or
@@ -24,6 +25,7 @@ const program = new Command()
 addRunCommand(program);
 addDemoCommand(program);
 addConvertCommand(program);
+addSamplePacsCommand(program);
 addConfigCommand(program);
 
 try {

@@ -24,6 +24,11 @@ export interface SamplePacsOptions {
   /** Live (not deleted) studies wanted; one extra study marked deleted is always added. */
   studies: number;
   seed: number;
+  /**
+   * Where the files are served from, e.g. `https://pacs.example/files/`: file_url becomes this
+   * URL followed by file_path. Default: the files' own `file://` URL.
+   */
+  baseUrl?: string;
 }
 
 export interface SamplePacsSummary {
@@ -68,6 +73,11 @@ function validate(options: SamplePacsOptions): SamplePacsOptions {
   if (!Number.isInteger(options.studies) || options.studies < 1 || options.studies > MAX_STUDIES) {
     problems.push(
       `studies: received ${String(options.studies)}, expected an integer from 1 to ${MAX_STUDIES}`,
+    );
+  }
+  if (options.baseUrl !== undefined && !/^(https?|file):\/\/\S+$/.test(options.baseUrl)) {
+    problems.push(
+      `baseUrl: received ${JSON.stringify(options.baseUrl)}, expected an http(s):// or file:// URL`,
     );
   }
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) {
@@ -302,9 +312,14 @@ export async function ensureSamplePacs(
   options: SamplePacsOptions,
   onProgress?: (done: number, total: number) => void,
 ): Promise<SamplePacsSummary> {
-  const { dir, studies, seed } = validate(options);
+  const { dir, studies, seed, baseUrl } = validate(options);
   const filesDir = join(dir, 'files');
-  const filesUrl = pathToFileURL(`${filesDir}/`).href;
+  const filesUrl =
+    baseUrl === undefined
+      ? pathToFileURL(`${filesDir}/`).href
+      : baseUrl.endsWith('/')
+        ? baseUrl
+        : `${baseUrl}/`;
   await db.exec(PACS_SCHEMA_SQL + META_SQL);
 
   const meta = await reusableMeta(db, filesDir, seed);
@@ -343,7 +358,7 @@ export async function ensureSamplePacs(
     onProgress?.(done, total);
   }
 
-  // The directory may have moved since the rows were written; file_url must follow it.
+  // The directory (or the server) may have moved since the rows were written; file_url follows.
   await db.query(
     `UPDATE pacs_instances SET file_url = $1 || file_path WHERE file_url IS DISTINCT FROM $1 || file_path`,
     [filesUrl],

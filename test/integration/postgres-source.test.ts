@@ -2,8 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSource } from '../../src/cli/compose.js';
-import { ensureSamplePacs } from '../../src/demo/sample-pacs.js';
-import { openPg } from '../../src/sql/pg-client.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { csvObjects } from '../support/rfc4180.js';
@@ -16,18 +14,13 @@ describe('a PACS in a real PostgreSQL', () => {
   beforeAll(async () => {
     database = await createTestDatabase('pgsource');
     ({ dir, cleanup } = await tempDir('pgsource'));
-    const writer = openPg({
-      connectionString: database.url,
-      maxConnections: 1,
-      applicationName: 'eden-etl test loader',
-      readOnly: false,
-      statementTimeoutMs: 0,
-    });
-    try {
-      await ensureSamplePacs(writer, { dir: join(dir, 'pacs'), studies: 2, seed: 1 });
-    } finally {
-      await writer.close();
-    }
+    const loaded = await runCli(
+      ['sample-pacs', '--into', database.url, '--studies', '2', '--files', 'pacs'],
+      dir,
+    );
+    expect(loaded.stderr).not.toMatch(/ERROR|FATAL/);
+    expect(loaded.code).toBe(0);
+    expect(loaded.stdout).toContain('2 studies (+1 deleted)');
   }, 120_000);
 
   afterAll(async () => {
@@ -64,6 +57,41 @@ describe('a PACS in a real PostgreSQL', () => {
       await source.close();
     }
   });
+
+  it('points file_url at --base-url when the files are served over HTTP', async () => {
+    const other = await createTestDatabase('pgbaseurl');
+    try {
+      const loaded = await runCli(
+        [
+          'sample-pacs',
+          '--into',
+          other.url,
+          '--studies',
+          '1',
+          '--files',
+          'pacs',
+          '--base-url',
+          'http://pacs.invalid/files',
+        ],
+        dir,
+      );
+      expect(loaded.code).toBe(0);
+      const source = await openSource(other.url);
+      try {
+        const { rows } = await source.query<{ file_url: string; file_path: string }>(
+          'SELECT file_url, file_path FROM pacs_instances',
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        for (const row of rows) {
+          expect(row.file_url).toBe(`http://pacs.invalid/files/${row.file_path}`);
+        }
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await other.drop();
+    }
+  }, 120_000);
 
   it('names a database that does not exist', async () => {
     await expect(openSource(`${database.url}_missing`)).rejects.toMatchObject({
