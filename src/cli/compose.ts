@@ -3,7 +3,8 @@ import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/schema.js';
 import { EtlError } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
-import { createFileFetcher } from '../extract/fetcher.js';
+import { createFetcher } from '../extract/fetcher.js';
+import type { HttpAuth } from '../extract/http-fetcher.js';
 import { Ledger } from '../ledger/ledger.js';
 import { parseDestination } from '../load/destination.js';
 import { openLocalStore } from '../load/local-store.js';
@@ -81,6 +82,27 @@ export async function openDestination(dest: string, prefix: string): Promise<Ope
   };
 }
 
+/** Credentials for the PACS web server: a bearer token, or a user and password. */
+function pacsHttpAuth(config: Config): HttpAuth | undefined {
+  if (config.pacsHttpToken !== undefined) {
+    if (config.pacsHttpUser !== undefined) {
+      throw new EtlError('CONFIG_INVALID', 'PACS_HTTP_TOKEN and PACS_HTTP_USER are both set', {
+        hint: 'give either a bearer token or a user and password, not both',
+      });
+    }
+    return { token: config.pacsHttpToken };
+  }
+  if (config.pacsHttpUser !== undefined) {
+    return { user: config.pacsHttpUser, password: config.pacsHttpPassword ?? '' };
+  }
+  if (config.pacsHttpPassword !== undefined) {
+    throw new EtlError('CONFIG_INVALID', 'PACS_HTTP_PASSWORD is set without PACS_HTTP_USER', {
+      hint: 'set PACS_HTTP_USER too',
+    });
+  }
+  return undefined;
+}
+
 export interface Runtime {
   context: PipelineContext;
   close(): Promise<void>;
@@ -93,18 +115,27 @@ export async function openRuntime(
   ledgerDb: SqlClient,
   destination: OpenedDestination,
 ): Promise<Runtime> {
+  const auth = pacsHttpAuth(config);
   const ledger = await Ledger.open(ledgerDb);
   const pool = RenderPool.create({
     threads: config.renderThreads,
     timeoutMs: config.renderTimeout * 1000,
   });
-  const fetcher = createFileFetcher({
+  const fetcher = createFetcher({
     maxBytes: config.maxFileBytes,
     ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),
+    http: {
+      maxConnectionsPerHost: config.maxPacsConnections,
+      rateLimit: config.pacsRateLimit,
+      connectTimeoutMs: config.pacsConnectTimeout * 1000,
+      readTimeoutMs: config.pacsReadTimeout * 1000,
+      auth,
+    },
   });
   return {
     context: { ledger, store: destination.store, fetcher, renderer: pool, logger },
     async close() {
+      await fetcher.close();
       await pool.close();
       await destination.store.close();
     },

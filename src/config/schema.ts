@@ -256,6 +256,57 @@ export const CONFIG_KEYS = {
     default: 1024 * 1024 * 1024,
     doc: 'Largest DICOM file fetched; larger ones fail with FILE_TOO_LARGE (protects memory).',
   },
+  maxPacsConnections: {
+    schema: positiveInt(256),
+    expected: 'an integer, 1..256',
+    env: ['EDEN_MAX_PACS_CONNECTIONS'],
+    flag: '--max-pacs-connections',
+    default: 4,
+    doc: 'Open connections per PACS web server (http(s):// file URLs), at most.',
+  },
+  pacsRateLimit: {
+    schema: z.coerce.number().positive().max(100_000).optional(),
+    expected: 'requests per second, above 0 (e.g. 20 or 0.5)',
+    env: ['EDEN_PACS_RATE_LIMIT'],
+    flag: '--pacs-rate-limit',
+    doc: 'Most requests per second to PACS web servers, for the whole process (none by default).',
+  },
+  pacsConnectTimeout: {
+    schema: z.coerce.number().positive().max(3600),
+    expected: 'seconds, above 0 and at most 3600',
+    env: ['EDEN_PACS_CONNECT_TIMEOUT'],
+    flag: '--pacs-connect-timeout',
+    default: 10,
+    doc: 'Longest wait to connect to a PACS web server, in seconds (then retried).',
+  },
+  pacsReadTimeout: {
+    schema: z.coerce.number().positive().max(3600),
+    expected: 'seconds, above 0 and at most 3600',
+    env: ['EDEN_PACS_READ_TIMEOUT'],
+    flag: '--pacs-read-timeout',
+    default: 60,
+    doc: 'Longest wait for response headers or the next piece of a body, in seconds (then retried).',
+  },
+  pacsHttpUser: {
+    schema: optionalText,
+    expected: 'a user name',
+    env: ['PACS_HTTP_USER'],
+    doc: 'Basic auth user for the PACS web server (credentials in a file_url win).',
+  },
+  pacsHttpPassword: {
+    schema: optionalText,
+    expected: 'a password',
+    env: ['PACS_HTTP_PASSWORD'],
+    secret: true,
+    doc: 'Basic auth password for the PACS web server.',
+  },
+  pacsHttpToken: {
+    schema: optionalText,
+    expected: 'a bearer token',
+    env: ['PACS_HTTP_TOKEN'],
+    secret: true,
+    doc: 'Bearer token for the PACS web server (instead of a user and password).',
+  },
   logLevel: {
     schema: z
       .string()

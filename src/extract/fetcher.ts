@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtlError } from '../domain/errors.js';
+import { createHttpFetcher, type HttpFetcherOptions } from './http-fetcher.js';
 
 /** Where an instance's DICOM file is, as the selection gave it. */
 interface FetchTarget {
@@ -40,8 +41,8 @@ function locate(target: FetchTarget, filesRoot: string | undefined): string {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(target.fileUrl)?.[1];
     throw new EtlError(
       'FETCH_FAILED',
-      `file_url scheme "${scheme ?? target.fileUrl}" is not supported by this fetcher (file:// and absolute paths are)`,
-      { subject, retryable: false, hint: 'serve the files as file:// URLs or paths' },
+      `file_url scheme "${scheme ?? target.fileUrl}" is not supported (http://, https://, file:// and absolute paths are)`,
+      { subject, retryable: false, hint: 'serve the files over HTTP(S), as file:// URLs or paths' },
     );
   }
   if (target.filePath !== null) {
@@ -118,5 +119,32 @@ export function createFileFetcher(options: FileFetcherOptions): Fetcher {
         });
       }
     },
+  };
+}
+
+const HTTP_URL = /^https?:\/\//i;
+
+/** A fetcher that holds connections: close it when the run ends. */
+export interface ClosableFetcher extends Fetcher {
+  close(): Promise<void>;
+}
+
+/**
+ * The fetcher a run uses: `http(s)://` file URLs go to the PACS web server through one
+ * keep-alive pool; `file://` URLs, paths and `file_path` (with a files root) are read from disk.
+ */
+export function createFetcher(
+  options: FileFetcherOptions & { http: Omit<HttpFetcherOptions, 'maxBytes'> },
+): ClosableFetcher {
+  const files = createFileFetcher(options);
+  const http = createHttpFetcher({ ...options.http, maxBytes: options.maxBytes });
+  return {
+    fetch(target) {
+      if (target.fileUrl !== null && HTTP_URL.test(target.fileUrl)) {
+        return http.fetch({ instanceId: target.instanceId, fileUrl: target.fileUrl });
+      }
+      return files.fetch(target);
+    },
+    close: () => http.close(),
   };
 }

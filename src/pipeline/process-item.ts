@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asEtlError, EtlError } from '../domain/errors.js';
+import { RetryAfterError } from '../extract/http-fetcher.js';
 import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
 import type { PipelineContext } from './context.js';
@@ -94,12 +95,15 @@ export async function processItem(
           : error;
       if (stopsTheRun(located)) throw located;
       if (located.retryable && attempts - item.attempts < retry.attempts) {
-        const delay = retry.baseDelayMs * 2 ** (attempts - item.attempts - 1);
+        const backoff = retry.baseDelayMs * 2 ** (attempts - item.attempts - 1);
+        // A server's Retry-After is a floor under the jittered backoff.
+        const floor = located instanceof RetryAfterError ? located.retryAfterMs : 0;
+        const delay = Math.max(backoff * (0.5 + Math.random()), floor);
         ctx.logger.warn(
           { instanceId: item.instanceId, code: located.code, attempt: attempts },
           `retrying in ${Math.round(delay)} ms: ${located.oneLine()}`,
         );
-        await sleep(delay * (0.5 + Math.random()));
+        await sleep(delay);
         continue;
       }
       ctx.logger.debug({ instanceId: item.instanceId, code: located.code }, located.oneLine());
