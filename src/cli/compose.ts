@@ -5,7 +5,7 @@ import { EtlError } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
 import { createFetcher } from '../extract/fetcher.js';
 import type { HttpAuth } from '../extract/http-fetcher.js';
-import { Ledger } from '../ledger/ledger.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { parseDestination } from '../load/destination.js';
 import { openLocalStore } from '../load/local-store.js';
 import type { ObjectStore } from '../load/object-store.js';
@@ -108,15 +108,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Opens the ledger, destination, fetcher and render threads for one run. */
-export async function openRuntime(
+/** Builds the fetcher and render threads of one run around its ledger and destination. */
+export function openRuntime(
   config: Config,
   logger: Logger,
-  ledgerDb: SqlClient,
+  ledger: Ledger,
   destination: OpenedDestination,
-): Promise<Runtime> {
+): Runtime {
   const auth = pacsHttpAuth(config);
-  const ledger = await Ledger.open(ledgerDb);
   const pool = RenderPool.create({
     threads: config.renderThreads,
     timeoutMs: config.renderTimeout * 1000,

@@ -94,7 +94,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
     const spec =
       resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
     const runId = resumedRun?.runId ?? runIdOf(spec);
-    const runtime = await openRuntime(config, logger, stateDb, destination);
+    const runtime = openRuntime(config, logger, ledger, destination);
     let progress: Progress | null = null;
     try {
       const done = { delivered: 0, failed: 0, bytes: 0 };
