@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/schema.js';
@@ -29,20 +30,55 @@ const PG_CONNECT_ERRORS: Record<string, string> = {
   '28P01': 'password authentication failed',
   '28000': 'the server refused this user',
   '3D000': 'the database does not exist',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chain is not trusted (give --source-ca-file)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    'the server certificate cannot be verified (give --source-ca-file)',
 };
 
-/** Opens the PACS database named by `source` and checks that it answers. */
-export async function openSource(source: string): Promise<SqlClient> {
+/** How the PACS database is used: someone else's production server, so gently. */
+export interface SourceOptions {
+  /** Pool size. */
+  maxConnections: number;
+  /** Server-side cap on one statement, in ms. */
+  statementTimeoutMs: number;
+  /** PEM file of the CA that signed the server's certificate (verify-full). */
+  caFile?: string | undefined;
+}
+
+const DEFAULT_SOURCE_OPTIONS: SourceOptions = { maxConnections: 2, statementTimeoutMs: 300_000 };
+
+/**
+ * Opens the PACS database named by `source` and checks that it answers. PostgreSQL sessions
+ * are read-only with a statement timeout and a small pool; TLS follows the URL's `sslmode`
+ * (and `sslrootcert`), or `caFile`.
+ */
+export async function openSource(
+  source: string,
+  options: SourceOptions = DEFAULT_SOURCE_OPTIONS,
+): Promise<SqlClient> {
   const shown = redactUrl(source);
   if (source.startsWith('pglite:')) {
     return openPglite(resolve(source.slice('pglite:'.length)), 'the PACS database');
   }
+  let ca: string | undefined;
+  if (options.caFile !== undefined) {
+    try {
+      ca = readFileSync(options.caFile, 'utf8');
+    } catch (error) {
+      throw new EtlError('CONFIG_INVALID', `cannot read the CA file: ${(error as Error).message}`, {
+        subject: options.caFile,
+        hint: 'give --source-ca-file the PEM file of the CA that signed the database certificate',
+      });
+    }
+  }
   const client = openPg({
     connectionString: source,
-    maxConnections: 2,
+    maxConnections: options.maxConnections,
     applicationName: 'eden-etl',
     readOnly: true,
-    statementTimeoutMs: 5 * 60_000,
+    statementTimeoutMs: options.statementTimeoutMs,
+    ...(ca === undefined ? {} : { ca }),
   });
   try {
     await client.query('SELECT 1');

@@ -103,7 +103,12 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       const result = await runPipeline(runtime.context, {
         runId,
         spec,
-        openSource: () => openSource(config.source ?? spec.source),
+        openSource: () =>
+          openSource(config.source ?? spec.source, {
+            maxConnections: config.sourceMaxConnections,
+            statementTimeoutMs: config.sourceStatementTimeout * 1000,
+            caFile: config.sourceCaFile,
+          }),
         concurrency: config.concurrency,
         retry: LOCAL_RETRY_POLICY,
         toolVersion: TOOL_VERSION,

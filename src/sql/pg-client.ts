@@ -10,6 +10,8 @@ export interface PgClientOptions {
   readOnly: boolean;
   /** Server-side cap on one statement, in ms (0 = none). */
   statementTimeoutMs: number;
+  /** CA certificate (PEM) the server's certificate must chain to; enables verified TLS. */
+  ca?: string;
 }
 
 // int8 and numeric come back as strings by default; the stages normalise ids to strings
@@ -28,6 +30,7 @@ export function openPg(options: PgClientOptions): SqlClient {
     max: options.maxConnections,
     application_name: options.applicationName,
     options: sessionOptions,
+    ...(options.ca === undefined ? {} : { ssl: { ca: options.ca, rejectUnauthorized: true } }),
   });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => undefined);

@@ -93,6 +93,33 @@ describe('a PACS in a real PostgreSQL', () => {
     }
   }, 120_000);
 
+  it('bounds the pool and every statement, as configured', async () => {
+    const source = await openSource(database.url, { maxConnections: 1, statementTimeoutMs: 300 });
+    try {
+      await expect(source.query('SELECT pg_sleep(2)')).rejects.toThrow(/statement timeout/);
+      await Promise.all(
+        Array.from({ length: 5 }, () => source.query('SELECT count(*) FROM pacs_instances')),
+      );
+      const { rows } = await source.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'eden-etl'`,
+      );
+      expect(rows[0]?.n).toBe(1);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('refuses an unreadable CA file by name', async () => {
+    await expect(
+      openSource(database.url, {
+        maxConnections: 1,
+        statementTimeoutMs: 1000,
+        caFile: '/nonexistent/ca.pem',
+      }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID', subject: '/nonexistent/ca.pem' });
+  });
+
   it('names a database that does not exist', async () => {
     await expect(openSource(`${database.url}_missing`)).rejects.toMatchObject({
       code: 'SOURCE_UNAVAILABLE',
