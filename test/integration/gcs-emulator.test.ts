@@ -273,6 +273,15 @@ describe('gcs emulator driven by @google-cloud/storage', () => {
     const kinds = emulator.failures.injected.map((f) => f.kind);
     expect(kinds).toContain('reset');
     expect(kinds).toContain('503');
+    // The client asked where to resume and went on from the bytes the server kept.
+    const ranges = emulator.requests.flatMap((r) => (r.contentRange ? [r.contentRange] : []));
+    const query = ranges.indexOf('bytes */*');
+    expect(query).toBeGreaterThan(0);
+    expect(ranges.slice(query + 1).some((r) => r.startsWith(`bytes ${700 * 1024}-`))).toBe(true);
+    const sessions = emulator.requests.filter(
+      (r) => r.method === 'POST' && r.path.includes('uploadType=resumable'),
+    );
+    expect(sessions).toHaveLength(1); // resumed, not restarted
     const [meta] = await file.getMetadata();
     expect(meta).toMatchObject({
       size: String(body.length),
@@ -281,6 +290,18 @@ describe('gcs emulator driven by @google-cloud/storage', () => {
     });
     const [downloaded] = await file.download();
     expect(downloaded.equals(body)).toBe(true);
+  });
+
+  it('the client does not retry a resumable upload without a generation precondition', async () => {
+    // RetryConditional (the default) treats an upload without ifGenerationMatch as not
+    // idempotent: a reset is then fatal. Loaders must send ifGenerationMatch.
+    const bucket = await newBucket(client());
+    emulator.failures.resetUploadChunk(1, 100 * 1024);
+    await expect(
+      bucket
+        .file('unguarded.bin')
+        .save(randomBytes(2 * 1024 * 1024), { resumable: true, chunkSize: 1024 * 1024 }),
+    ).rejects.toThrow(/ECONNRESET/);
   });
 
   it('persists objects in a directory across restarts', async () => {

@@ -18,7 +18,15 @@ export interface GcsEmulator {
   url: string;
   port: number;
   failures: Failures;
+  /** Every request received, in order (method, path and query, Content-Range). */
+  requests: RequestRecord[];
   close(): Promise<void>;
+}
+
+interface RequestRecord {
+  method: string;
+  path: string;
+  contentRange?: string;
 }
 
 interface Session {
@@ -54,6 +62,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   const store = new ObjectStore(options.dir);
   const failures = new Failures();
   const sessions = new Map<string, Session>();
+  const requests: RequestRecord[] = [];
   const host = options.host ?? '127.0.0.1';
 
   const server = createServer((req, res) => {
@@ -67,6 +76,8 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
     const method = req.method ?? 'GET';
+    const contentRange = req.headers['content-range'];
+    requests.push({ method, path: req.url ?? '/', ...(contentRange ? { contentRange } : {}) });
     const fault = failures.takeStatus(req);
     if (fault) {
       req.resume(); // drain the body so the client sees the response, not a broken pipe
@@ -507,6 +518,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     url: `http://${host}:${port}`,
     port,
     failures,
+    requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
