@@ -165,6 +165,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
             dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
             imageBytes: result.counts.imageBytes - startCounts.imageBytes,
             failuresByCode: result.counts.failuresByCode,
+            failureExamples: result.counts.failureExamples,
             failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
           }),
         );

@@ -56,6 +56,8 @@ export interface RunCounts {
   dicomBytes: number;
   imageBytes: number;
   failuresByCode: Partial<Record<ErrorCode, number>>;
+  /** The first failure of each code (selection order), as its one-line message. */
+  failureExamples: Partial<Record<ErrorCode, string>>;
 }
 
 interface RunRow {
@@ -375,8 +377,10 @@ export class Ledger {
        WHERE run_id = $1`,
       [runId],
     );
-    const codes = await this.sql.query<{ error_code: ErrorCode; n: number }>(
-      `SELECT error_code, count(*)::int AS n FROM eden_items
+    const codes = await this.sql.query<{ error_code: ErrorCode; n: number; example: string }>(
+      `SELECT error_code, count(*)::int AS n,
+         (array_agg(error_message ORDER BY ordinal))[1] AS example
+       FROM eden_items
        WHERE run_id = $1 AND status = 'failed' GROUP BY error_code ORDER BY error_code`,
       [runId],
     );
@@ -391,6 +395,9 @@ export class Ledger {
       dicomBytes: Number(row.dicom_bytes),
       imageBytes: Number(row.image_bytes),
       failuresByCode: Object.fromEntries(codes.rows.map((code) => [code.error_code, code.n])),
+      failureExamples: Object.fromEntries(
+        codes.rows.map((code) => [code.error_code, code.example]),
+      ),
     };
   }
 

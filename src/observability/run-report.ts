@@ -42,6 +42,8 @@ export interface RunSummary {
   dicomBytes: number;
   imageBytes: number;
   failuresByCode: Partial<Record<ErrorCode, number>>;
+  /** One failure of each code, as its one-line message: the reason users act on. */
+  failureExamples?: Partial<Record<ErrorCode, string>>;
   /** Where failures.csv was written (path or URL); shown when something failed. */
   failuresCsv: string | null;
 }
@@ -100,6 +102,8 @@ function summaryBlocks(summary: RunSummary): string[] {
     lines.push('  Failures by code:');
     for (const [code, count] of failures) {
       lines.push(`    ${code}: ${count} (${ERROR_CODES[code]?.summary ?? 'unknown code'})`);
+      const example = summary.failureExamples?.[code];
+      if (example !== undefined) lines.push(`      e.g. ${example}`);
     }
   }
   if (summary.failed > 0 && summary.failuresCsv !== null) {

@@ -114,6 +114,7 @@ describe('Ledger', () => {
       dicomBytes: 10,
       imageBytes: 10,
       failuresByCode: { NOT_DICOM: 1 },
+      failureExamples: { NOT_DICOM: 'NOT_DICOM instance 12: no DICM marker' },
     });
     await expect(ledger.datasetRows('r1', (key) => key)).rejects.toMatchObject({
       code: 'INTERNAL',

@@ -137,4 +137,28 @@ describe('run report', () => {
     expect(report).not.toContain('Failures');
     expect(report).toContain('Throughput: n/a (no processing time)');
   });
+
+  it('shows one failure of each code, so the reason is on screen', () => {
+    const report = formatRunSummary({
+      timings: { planSeconds: 1, processSeconds: 2, finalizeSeconds: 1, totalSeconds: 4 },
+      totalRecords: 3,
+      delivered: 0,
+      failed: 3,
+      skipped: 0,
+      alreadyPresent: 0,
+      dicomBytes: 0,
+      imageBytes: 0,
+      failuresByCode: { FETCH_FAILED: 3 },
+      failureExamples: {
+        FETCH_FAILED: 'FETCH_FAILED instance 7: HTTP 401 — check PACS_HTTP_USER/PACS_HTTP_PASSWORD',
+      },
+      failuresCsv: null,
+    });
+    const lines = report.split('\n');
+    const at = lines.indexOf('    FETCH_FAILED: 3 (DICOM file could not be read)');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toBe(
+      '      e.g. FETCH_FAILED instance 7: HTTP 401 — check PACS_HTTP_USER/PACS_HTTP_PASSWORD',
+    );
+  });
 });
