@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage, type StorageOptions } from '@google-cloud/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { crc32cBase64, crc32cUpdate } from '../support/gcs-emulator/crc32c.js';
-import { startGcsEmulator, type GcsEmulator } from '../support/gcs-emulator/server.js';
+import { crc32cBase64, crc32cUpdate } from '../../tools/gcs-emulator/crc32c.js';
+import { startGcsEmulator, type GcsEmulator } from '../../tools/gcs-emulator/server.js';
 
 let emulator: GcsEmulator;
 
