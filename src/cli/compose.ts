@@ -8,6 +8,7 @@ import { createFetcher } from '../extract/fetcher.js';
 import type { HttpAuth } from '../extract/http-fetcher.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { parseDestination } from '../load/destination.js';
+import { openGcsStore } from '../load/gcs-store.js';
 import { openLocalStore } from '../load/local-store.js';
 import type { ObjectStore } from '../load/object-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -102,14 +103,25 @@ export interface OpenedDestination {
   prefix: string;
 }
 
-export async function openDestination(dest: string, prefix: string): Promise<OpenedDestination> {
+/**
+ * Opens the destination: a local directory, or a GCS bucket (credentials from
+ * GCS_CREDENTIALS_PATH or Application Default Credentials; STORAGE_EMULATOR_HOST honoured).
+ */
+export async function openDestination(
+  dest: string,
+  prefix: string,
+  gcsCredentialsPath: string | undefined,
+): Promise<OpenedDestination> {
   const destination = parseDestination(dest, prefix);
   if (destination.kind === 'gs') {
-    throw new EtlError(
-      'CONFIG_INVALID',
-      'Google Cloud Storage destinations are not available in this version yet',
-      { subject: destination.displayUrl, hint: 'write to a directory with --dest file://DIR' },
-    );
+    return {
+      store: await openGcsStore({
+        bucket: destination.bucket,
+        credentialsPath: gcsCredentialsPath,
+      }),
+      rootUrl: `gs://${destination.bucket}`,
+      prefix: destination.prefix,
+    };
   }
   return {
     store: await openLocalStore(destination.root),

@@ -90,6 +90,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
     const destination = await openDestination(
       resumedRun?.spec.destination ?? config.dest ?? missingDestination(),
       resumedRun?.spec.prefix ?? config.prefix,
+      config.gcsCredentialsPath,
     );
     const spec =
       resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));

@@ -88,6 +88,8 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       else sendError(res, 429, 'rateLimitExceeded', 'The rate of requests is too high.');
       return;
     }
+    // With STORAGE_EMULATOR_HOST the client leaves out the /storage/v1 base path: accept both.
+    url.pathname = url.pathname.replace(/^(\/upload|\/download)?\/b(\/|$)/, '$1/storage/v1/b$2');
     const path = url.pathname.replace(/\/+$/, '');
     const q = url.searchParams;
     let m: RegExpMatchArray | null;
