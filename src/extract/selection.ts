@@ -94,11 +94,13 @@ export interface ReadSelectionOptions {
 }
 
 /**
- * Reads the selection page by page with keyset pagination over (study_id, series_id,
- * instance_id): each page asks for the rows after the last complete instance, so no page
- * depends on an OFFSET into a random order. An instance's report-field rows never straddle
- * two pages: a page ending inside an instance is cut before it and the next page starts there.
- * Returns the number of pages read.
+ * Reads the selection page by page, each page a set of studies: first the selected study ids,
+ * in key order, in one query; then, page after page, the rows of the next studies
+ * (`study_id = ANY(...)`), which PostgreSQL can push down to indexed joins, so a page costs
+ * its own rows rather than a re-sort of the whole selection. No page depends on an OFFSET into
+ * a random order, a study's rows never straddle two pages, and the rows come in the same key
+ * order (study, series, instance) as one query would give. Pages aim at `pageSize` rows:
+ * the studies per page follow the rows per study seen so far. Returns the number of pages.
  */
 export async function readSelection(
   source: SqlClient,
@@ -106,47 +108,35 @@ export async function readSelection(
 ): Promise<number> {
   const { query, parameters } = options;
   const n = parameters.length;
-  const firstPageSql = `SELECT q.* FROM (${query.sql}) AS q ORDER BY ${ORDER} LIMIT $${n + 1}`;
-  const nextPageSql =
-    `SELECT q.* FROM (${query.sql}) AS q ` +
-    `WHERE (q.study_id, q.series_id, q.instance_id) > ($${n + 1}, $${n + 2}, $${n + 3}) ` +
-    `ORDER BY ${ORDER} LIMIT $${n + 4}`;
-
-  let after: Row | null = null;
-  let limit = options.pageSize;
-  let pageNo = 0;
-  for (;;) {
-    const params: unknown[] =
-      after === null
-        ? [...parameters, limit]
-        : [...parameters, ...KEY.map((column) => text(after?.[column])), limit];
-    const result = await runPage(
-      source,
-      after === null ? firstPageSql : nextPageSql,
-      params,
-      query,
-    );
-    let rows = result.rows;
-    const full = rows.length === limit;
-    if (full) {
-      // The last instance may continue past the limit: keep it for the next page.
-      const lastKey = keyOf(rows[rows.length - 1] as Row);
-      const cut = rows.findIndex((row) => keyOf(row) === lastKey);
-      if (cut === 0) {
-        // One instance has more report fields than a page holds: read a bigger page.
-        limit *= 2;
-        continue;
-      }
-      rows = rows.slice(0, cut);
+  const idsSql = `SELECT q.study_id FROM (${query.sql}) AS q GROUP BY q.study_id ORDER BY q.study_id`;
+  const pageSql = `SELECT q.* FROM (${query.sql}) AS q WHERE q.study_id = ANY($${n + 1}) ORDER BY ${ORDER}`;
+  const ids = (await runPage(source, idsSql, [...parameters], query)).rows.map((row) => {
+    if (row.study_id === null || row.study_id === undefined) {
+      throw new EtlError('QUERY_INVALID', 'the query returned a row with no study_id', {
+        hint: `every row needs ${KEY.join(', ')}`,
+      });
     }
+    return text(row.study_id);
+  });
+
+  let pageNo = 0;
+  let studiesSeen = 0;
+  let rowsSeen = 0;
+  for (let start = 0; start < ids.length;) {
+    // Rows per study so far (or a guess of a few instances with a few fields each).
+    const rowsPerStudy = studiesSeen === 0 ? 16 : Math.max(1, rowsSeen / studiesSeen);
+    const count = Math.max(1, Math.floor(options.pageSize / rowsPerStudy));
+    const studies = ids.slice(start, start + count);
+    const { rows } = await runPage(source, pageSql, [...parameters, studies], query);
     if (rows.length > 0) {
       await options.onPage(groupInstances(rows), pageNo);
       pageNo += 1;
-      after = rows[rows.length - 1] as Row;
     }
-    limit = options.pageSize;
-    if (!full) return pageNo;
+    start += studies.length;
+    studiesSeen += studies.length;
+    rowsSeen += rows.length;
   }
+  return pageNo;
 }
 
 async function runPage(
