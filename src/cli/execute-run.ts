@@ -96,11 +96,13 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
     const runId = resumedRun?.runId ?? runIdOf(spec);
     const runtime = openRuntime(config, logger, ledger, destination);
-    let progress: Progress | null = null;
+    // Set by the callbacks once the run starts; an object, so the type checker sees it change.
+    const live: { before: RunCounts | null; progress: Progress | null } = {
+      before: null,
+      progress: null,
+    };
     try {
       const done = { delivered: 0, failed: 0, bytes: 0 };
-      let before: RunCounts | null = null;
-      let started = false;
       const result = await runPipeline(runtime.context, {
         runId,
         spec,
@@ -115,8 +117,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
         toolVersion: TOOL_VERSION,
         signal: invocation.signal,
         onStart: (run, counts) => {
-          before = counts;
-          started = true;
+          live.before = counts;
           const extraction = {
             runId: run.runId,
             resumed: counts.delivered + counts.failed > 0,
@@ -131,24 +132,29 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
             const tty =
               config.progress === 'bar' ||
               (config.progress === 'auto' && process.stderr.isTTY === true);
-            progress = createProgress({ total: counts.total, tty, stream: process.stderr, logger });
-            progress.update(progressCounts(counts, done));
+            live.progress = createProgress({
+              total: counts.total,
+              tty,
+              stream: process.stderr,
+              logger,
+            });
+            live.progress.update(progressCounts(counts, done));
           }
         },
         onItem: (item) => {
           done[item.status] += 1;
           done.bytes += item.bytes;
-          if (before !== null) progress?.update(progressCounts(before, done));
+          if (live.before !== null) live.progress?.update(progressCounts(live.before, done));
         },
       });
-      (progress as Progress | null)?.stop();
+      live.progress?.stop();
       if (result.state === 'already-complete') {
         out.write(
           `Run ${result.run.runId} is already complete (finished ${result.run.finishedAt ?? '?'}): ` +
             `${result.counts.delivered} delivered, ${result.counts.failed} failed. Nothing to upload.\n`,
         );
-      } else if (started) {
-        const startCounts = before ?? result.counts;
+      } else if (live.before !== null) {
+        const startCounts = live.before;
         const s = (ms: number) => ms / 1000;
         out.write(
           formatRunSummary({
@@ -173,7 +179,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       }
       return result.counts.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
     } catch (error) {
-      (progress as Progress | null)?.stop();
+      live.progress?.stop();
       if (error instanceof RunStopped) {
         logger.warn(
           { runId },

@@ -7,17 +7,6 @@ import { openPg } from '../sql/pg-client.js';
 import { openPglite } from '../sql/pglite-client.js';
 import { loggerFor, resolveConfig } from './invocation.js';
 
-function positiveInteger(name: string, value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new EtlError(
-      'USAGE',
-      `${name}: received ${JSON.stringify(value)}; expected an integer, 1 or more`,
-    );
-  }
-  return number;
-}
-
 /**
  * `eden-etl sample-pacs --into URL`: the sample PACS in a database of the user's (a real
  * PostgreSQL, or a PGlite directory), so a demo, a test or a benchmark can run against a real
@@ -40,13 +29,14 @@ export function addSamplePacsCommand(program: Command): void {
     .option('--log-level <level>', 'Log level')
     .option('--log-format <format>', 'plain or json')
     .action(async (options: Record<string, string | undefined>) => {
+      // --studies is validated with the same rule and message as everywhere else.
       const { config } = resolveConfig({
         logLevel: options.logLevel,
         logFormat: options.logFormat,
+        studies: options.studies,
       });
       const logger = loggerFor(config);
       const into = options.into ?? '';
-      const studies = positiveInteger('--studies', options.studies ?? '');
       const seed = Number(options.seed);
       const db = into.startsWith('pglite:')
         ? await openPglite(resolve(into.slice('pglite:'.length)), 'the sample PACS database')
@@ -70,7 +60,7 @@ export function addSamplePacsCommand(program: Command): void {
           db,
           {
             dir: resolve(options.files ?? '.eden/sample-pacs'),
-            studies,
+            studies: config.studies,
             seed,
             ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
           },
