@@ -189,6 +189,32 @@ export function openRuntime(
   };
 }
 
-export function openState(config: Config): Promise<SqlClient> {
-  return openPglite(resolve(config.stateDir), 'the run state');
+/**
+ * Opens the run state: PostgreSQL when STATE_DATABASE_URL is set (workers on other machines
+ * must see it), else the embedded database in --state-dir, which one process holds at a time.
+ */
+export async function openState(config: Config): Promise<SqlClient> {
+  if (config.stateDatabaseUrl === undefined) {
+    return openPglite(resolve(config.stateDir), 'the run state');
+  }
+  const client = openPg({
+    connectionString: config.stateDatabaseUrl,
+    maxConnections: 4,
+    applicationName: 'eden-etl-state',
+    readOnly: false,
+    statementTimeoutMs: 0,
+  });
+  try {
+    await client.query('SELECT 1');
+  } catch (error) {
+    await client.close();
+    const code = (error as { code?: string }).code ?? '';
+    const why = PG_CONNECT_ERRORS[code] ?? (error as Error).message;
+    throw new EtlError('STATE_UNAVAILABLE', `cannot connect to the state database: ${why}`, {
+      subject: redactUrl(config.stateDatabaseUrl),
+      hint: 'check STATE_DATABASE_URL (--state-database-url): the user needs to create tables in that database',
+      cause: error,
+    });
+  }
+  return client;
 }

@@ -199,7 +199,18 @@ export const CONFIG_KEYS = {
     env: ['EDEN_STATE_DIR'],
     flag: '--state-dir',
     default: '.eden/state',
-    doc: 'Run state (the ledger), an embedded database directory.',
+    doc: 'Run state (the ledger), an embedded database directory (when STATE_DATABASE_URL is unset).',
+  },
+  stateDatabaseUrl: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/.+/)
+      .optional(),
+    expected: 'postgres://user:password@host:port/database',
+    env: ['STATE_DATABASE_URL'],
+    flag: '--state-database-url',
+    secret: 'url',
+    doc: 'Run state (the ledger) in PostgreSQL, shared by distributed workers; replaces --state-dir.',
   },
   quality: {
     schema: positiveInt(100),
@@ -366,6 +377,14 @@ export const CONFIG_KEYS = {
     env: ['REDIS_URL'],
     secret: 'url',
     doc: 'Redis for distributed workers (not used by the local executor).',
+  },
+  queuePrefix: {
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    expected: 'letters, digits, _ or -, at most 64',
+    env: ['EDEN_QUEUE_PREFIX'],
+    flag: '--queue-prefix',
+    default: 'eden',
+    doc: 'Prefix of the Redis keys of the queues; runs that share Redis must share it to see each other.',
   },
   gcsBucketName: {
     schema: z
