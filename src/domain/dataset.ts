@@ -67,3 +67,36 @@ export interface DatasetDescription {
   /** How the images are stored: format, and one image per instance or one per frame. */
   images: { format: 'jpeg' | 'png'; everyFrame: boolean };
 }
+
+/**
+ * Facts read from an instance's DICOM header by the render worker, kept in the ledger
+ * (`eden_items.attributes`) for the dataset files (metadata.jsonl, the card), the quality
+ * gates and the de-identification quarantine. Values are those of the delivered DICOM:
+ * pseudonymised when the run de-identifies. Null when the header lacks the attribute.
+ */
+export interface InstanceAttributes {
+  /** SOP Class UID (0008,0016). */
+  sopClassUid: string | null;
+  /** Modality (0008,0060), e.g. CR, DX, CT. */
+  modality: string | null;
+  /** Image Type (0008,0008) values, e.g. ['ORIGINAL', 'PRIMARY']; empty when absent. */
+  imageType: string[];
+  /** Patient ID (0010,0020). */
+  patientId: string | null;
+  /** Patient's Sex (0010,0040): M, F or O. */
+  patientSex: string | null;
+  /** Patient's Age (0010,1010) as stored (AS), e.g. 045Y. */
+  patientAge: string | null;
+  /** Study Date (0008,0020), YYYYMMDD. */
+  studyDate: string | null;
+  /** View Position (0018,5101), e.g. PA, AP, LATERAL. */
+  viewPosition: string | null;
+  /** Image Laterality (0020,0062), else Laterality (0020,0060): R, L, B or U. */
+  laterality: string | null;
+  /** Body Part Examined (0018,0015). */
+  bodyPart: string | null;
+  /** Burned In Annotation (0028,0301): YES or NO. */
+  burnedInAnnotation: string | null;
+  /** Series Description (0008,103E). */
+  seriesDescription: string | null;
+}
