@@ -39,6 +39,8 @@ export interface DatasetRow extends InstanceLocation {
   errorCode: ErrorCode | null;
   errorMessage: string | null;
   recipe: RenderRecipe | null;
+  /** Header facts of the delivered DICOM; null when it was not fetched or not readable. */
+  attributes: InstanceAttributes | null;
 }
 
 /** What the dataset card (README-dataset.md) says about the run that built it. */

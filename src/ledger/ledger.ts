@@ -1,4 +1,4 @@
-import type { DatasetRow } from '../domain/dataset.js';
+import type { DatasetRow, InstanceAttributes } from '../domain/dataset.js';
 import { EtlError, type ErrorCode } from '../domain/errors.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
@@ -323,6 +323,8 @@ export class Ledger {
       /** In frame order; empty when nothing was rendered. */
       images: readonly StoredImage[];
       recipe: RenderRecipe | null;
+      /** Header facts; null when the file could not be fetched or its header read. */
+      attributes: InstanceAttributes | null;
       error: EtlError | null;
     },
   ): Promise<void> {
@@ -330,7 +332,8 @@ export class Ledger {
     await this.sql.query(
       `UPDATE eden_items SET status = $3, attempts = $4,
          dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
-         images = $10, recipe = $11, error_code = $12, error_message = $13, updated_at = now()
+         images = $10, recipe = $11, error_code = $12, error_message = $13, attributes = $14,
+         updated_at = now()
        WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
       [
         runId,
@@ -346,6 +349,7 @@ export class Ledger {
         outcome.recipe === null ? null : JSON.stringify(outcome.recipe),
         error?.code ?? null,
         error === null ? null : error.oneLine(),
+        outcome.attributes === null ? null : JSON.stringify(outcome.attributes),
       ],
     );
   }
@@ -422,6 +426,7 @@ export class Ledger {
       error_code: ErrorCode | null;
       error_message: string | null;
       recipe: RenderRecipe | null;
+      attributes: InstanceAttributes | null;
     }>(
       `SELECT i.*, r.report_value, r.field_created_at FROM eden_items i
        LEFT JOIN eden_study_reports r ON r.run_id = i.run_id AND r.study_id = i.study_id
@@ -460,6 +465,7 @@ export class Ledger {
         errorCode: row.error_code,
         errorMessage: row.error_message,
         recipe: row.recipe,
+        attributes: row.attributes,
       };
     });
   }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { InstanceAttributes } from '../domain/dataset.js';
 import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../extract/http-fetcher.js';
 import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
@@ -54,10 +55,12 @@ export async function processItem(
   for (;;) {
     attempts += 1;
     let dicom: StoredRecord | null = null;
+    let attributes: InstanceAttributes | null = null;
     try {
       const dicomKey = keys.dicom(item.instanceId).full;
       const bytes = await ctx.fetcher.fetch(item);
       const rendered = await ctx.renderer.renderFrames(bytes, spec.render);
+      ({ attributes } = rendered);
       if (!rendered.ok && !DELIVER_DICOM_ANYWAY.has(rendered.error.code)) throw rendered.error;
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
@@ -78,6 +81,7 @@ export async function processItem(
         dicom,
         images,
         recipe: rendered.images[0]?.recipe ?? null,
+        attributes: rendered.attributes,
         error: null,
       });
       const imageBytes = images.reduce((sum, image) => sum + image.size, 0);
@@ -113,6 +117,7 @@ export async function processItem(
         dicom,
         images: [],
         recipe: null,
+        attributes,
         error: located,
       });
       return { status: 'failed', bytes: dicom?.size ?? 0 };

@@ -6,6 +6,7 @@ import { Piscina } from 'piscina';
 // of the process, or a worker exiting unloads it under the others (sharp docs, issue #2263).
 import 'sharp';
 import { deserializeError, EtlError } from '../domain/errors.js';
+import type { InstanceAttributes } from '../domain/dataset.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
 import type { RenderTask, RenderTaskResult } from './render-worker.js';
@@ -27,10 +28,13 @@ export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
   | { ok: false; error: EtlError; dicom: Uint8Array };
 
-/** The encoded images of the frames options.frames selects, in frame order. */
-export type RenderFramesOutcome =
-  | { ok: true; images: RenderedImage[]; dicom: Uint8Array }
-  | { ok: false; error: EtlError; dicom: Uint8Array };
+/**
+ * The encoded images of the frames options.frames selects, in frame order, and the header
+ * facts (null when the header cannot be read).
+ */
+export type RenderFramesOutcome = { dicom: Uint8Array; attributes: InstanceAttributes | null } & (
+  { ok: true; images: RenderedImage[] } | { ok: false; error: EtlError }
+);
 
 /**
  * piscina needs JavaScript: next to this module once compiled; when vitest runs the TypeScript
@@ -125,9 +129,10 @@ export class RenderPool {
       );
     }
     const dicom = moved ? result.dicom : bytes;
+    const { attributes } = result;
     return result.ok
-      ? { ok: true, images: result.images, dicom }
-      : { ok: false, error: deserializeError(result.error), dicom };
+      ? { ok: true, images: result.images, dicom, attributes }
+      : { ok: false, error: deserializeError(result.error), dicom, attributes };
   }
 
   /** Waits for the tasks in flight, then terminates the workers. */

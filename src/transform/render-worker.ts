@@ -1,9 +1,11 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { asEtlError, serializeError, type SerializedError } from '../domain/errors.js';
+import type { InstanceAttributes } from '../domain/dataset.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
 import { prepareCodecs } from './codecs/decode-frame.js';
+import { readInstanceAttributes } from './instance-attributes.js';
 import { renderDicomFrames } from './render.js';
 
 /**
@@ -16,9 +18,9 @@ export interface RenderTask {
   options: RenderOptions;
 }
 
-export type RenderTaskResult =
-  | { ok: true; images: RenderedImage[]; dicom: Uint8Array }
-  | { ok: false; error: SerializedError; dicom: Uint8Array };
+export type RenderTaskResult = { dicom: Uint8Array; attributes: InstanceAttributes | null } & (
+  { ok: true; images: RenderedImage[] } | { ok: false; error: SerializedError }
+);
 
 // libvips' own thread pool is process-wide: with one pipeline per worker thread and one vips
 // thread per pipeline, N workers keep N cores busy instead of oversubscribing them. The operation
@@ -41,16 +43,18 @@ codecsReady.catch(() => undefined);
 
 export default async function render(task: RenderTask): Promise<unknown> {
   const { bytes, options } = task;
+  const attributes = readInstanceAttributes(bytes);
   try {
     await codecsReady;
     const images: RenderedImage[] = [];
     for await (const image of renderDicomFrames(bytes, options)) images.push(image);
-    return movable({ ok: true, images, dicom: bytes });
+    return movable({ ok: true, images, dicom: bytes, attributes });
   } catch (error) {
     return movable({
       ok: false,
       error: serializeError(asEtlError(error, 'RENDER_FAILED')),
       dicom: bytes,
+      attributes,
     });
   }
 }

@@ -34,6 +34,11 @@ function textValues(dataSet: DataSet, tag: string): string[] | undefined {
   return text.split('\\').map((value) => value.trim());
 }
 
+/** A multi-valued text attribute's values (e.g. Image Type); undefined when absent or empty. */
+export function readStrings(dataSet: DataSet, tag: string): string[] | undefined {
+  return textValues(dataSet, tag);
+}
+
 /** A CS/LO/UI attribute's first value. */
 export function readString(dataSet: DataSet, tag: string): string | undefined {
   return textValues(dataSet, tag)?.[0];

@@ -2,12 +2,29 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InstanceAttributes } from '../../../src/domain/dataset.js';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
 import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
+import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
 import type { RunSpec } from '../../../src/pipeline/run-spec.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
+
+const NO_ATTRIBUTES: InstanceAttributes = {
+  sopClassUid: null,
+  modality: null,
+  imageType: [],
+  patientId: null,
+  patientSex: null,
+  patientAge: null,
+  studyDate: null,
+  viewPosition: null,
+  laterality: null,
+  bodyPart: null,
+  burnedInAnnotation: null,
+  seriesDescription: null,
+};
 
 const spec: RunSpec = {
   source: 'pglite:test',
@@ -84,6 +101,7 @@ describe('Ledger', () => {
       dicom: stored('p/dicom-files/11.dcm'),
       images: [{ ...stored('p/images-jpg/11.jpg'), outcome: 'already-present', frame: 1 }],
       recipe: null,
+      attributes: { ...NO_ATTRIBUTES, modality: 'CR', imageType: ['ORIGINAL', 'PRIMARY'] },
       error: null,
     });
     await ledger.recordOutcome('r1', 1, {
@@ -92,6 +110,7 @@ describe('Ledger', () => {
       dicom: null,
       images: [],
       recipe: null,
+      attributes: null,
       error: new EtlError('NOT_DICOM', 'no DICM marker', { subject: 'instance 12' }),
     });
     // A second record for a settled item changes nothing (exactly once).
@@ -101,6 +120,7 @@ describe('Ledger', () => {
       dicom: null,
       images: [],
       recipe: null,
+      attributes: null,
       error: new EtlError('INTERNAL', 'late duplicate'),
     });
     expect(await ledger.batchNumbers('r1', true)).toEqual([1]);
@@ -125,6 +145,7 @@ describe('Ledger', () => {
       dicom: null,
       images: [],
       recipe: null,
+      attributes: null,
       error: new EtlError('FILE_MISSING', 'gone'),
     });
     const rows = await ledger.datasetRows('r1', (key) => key.slice(2));
@@ -138,6 +159,11 @@ describe('Ledger', () => {
       fieldCreatedAt: '2024-01-01T10:00:00.000Z',
       downloaded: true,
     });
+    expect(rows[0]?.attributes).toMatchObject({
+      modality: 'CR',
+      imageType: ['ORIGINAL', 'PRIMARY'],
+    });
+    expect(rows[1]?.attributes).toBeNull();
     expect(rows[1]?.errorMessage).toBe('NOT_DICOM instance 12: no DICM marker');
     expect(rows[2]).toMatchObject({ reportValue: '', fieldCreatedAt: null, downloaded: false });
   });
@@ -170,7 +196,7 @@ describe('Ledger', () => {
         INSERT INTO eden_meta VALUES ('ledger_version', '1')`);
       await expect(Ledger.open(other)).rejects.toMatchObject({
         code: 'STATE_UNAVAILABLE',
-        message: expect.stringContaining('ledger 1, this one reads 2') as unknown,
+        message: expect.stringContaining(`ledger 1, this one reads ${LEDGER_VERSION}`) as unknown,
       });
     } finally {
       await other.close();

@@ -38,6 +38,20 @@ export function datasetRow(overrides: Partial<DatasetRow> = {}): DatasetRow {
       codec: 'jpeg',
       quality: 90,
     },
+    attributes: {
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
+      modality: 'CR',
+      imageType: ['ORIGINAL', 'PRIMARY'],
+      patientId: 'P1',
+      patientSex: 'F',
+      patientAge: '045Y',
+      studyDate: '20240102',
+      viewPosition: 'PA',
+      laterality: null,
+      bodyPart: 'CHEST',
+      burnedInAnnotation: 'NO',
+      seriesDescription: 'Chest PA',
+    },
     ...overrides,
   };
 }
