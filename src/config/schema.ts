@@ -143,8 +143,8 @@ export const CONFIG_KEYS = {
     expected: 'an integer, 1..100000',
     env: ['EDEN_PAGE_SIZE'],
     flag: '--page-size',
-    default: 25,
-    doc: 'Rows per selection page read from the PACS database (keyset pagination).',
+    default: 10_000,
+    doc: 'Rows per selection page read from the PACS database; each page runs the query once. The unit of work is --batch-size.',
   },
   batchSize: {
     schema: positiveInt(100_000),

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       query: 'queries/chest_dicom_files_and_reports.sql',
       studies: 8,
       seed: '0',
-      pageSize: 25,
+      pageSize: 10_000,
       batchSize: 25,
       prefix: 'eden-dataset-vlms/sample-test',
       quality: 90,
