@@ -39,12 +39,21 @@ const RETRY_OPTIONS = {
 
 interface ApiError {
   code?: number | string;
+  status?: number;
+  response?: { status?: number };
   message?: string;
 }
 
+/**
+ * The HTTP status of a client error. The JSON API calls fail with an ApiError whose `code` is
+ * the status; multipart uploads fail with a GaxiosError whose `code` may be a string ('403') or
+ * a network code ('ECONNRESET') and whose status is on `response`.
+ */
 function statusOf(error: unknown): number | undefined {
-  const code = (error as ApiError).code;
-  return typeof code === 'number' ? code : undefined;
+  const { code, status, response } = (error ?? {}) as ApiError;
+  if (typeof code === 'number') return code;
+  if (typeof code === 'string' && /^\d{3}$/.test(code)) return Number(code);
+  return response?.status ?? status;
 }
 
 function storeFailed(key: string, action: string, error: unknown): EtlError {
