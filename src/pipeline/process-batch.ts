@@ -6,8 +6,9 @@ import { processItem, type ItemResult, type RetryPolicy } from './process-item.j
 
 /**
  * Processes the pending instances of one batch (a contiguous slice of the frozen selection).
- * Safe to run again: only pending instances are taken. Waits for every instance it started
- * before reporting the first error that stops the run.
+ * Safe to run again: only pending instances are taken. After an error that stops the run
+ * (the destination refuses us), instances not yet started stay pending; those in flight are
+ * awaited, then the first such error is thrown.
  */
 export async function processBatch(
   ctx: PipelineContext,
@@ -19,14 +20,22 @@ export async function processBatch(
   onItem: (result: ItemResult) => void,
 ): Promise<void> {
   const items = await ctx.ledger.pendingItems(run.runId, batchNo);
+  // Set by the first item that stops the run; an object so the type checker sees it change.
+  const stop: { error: unknown } = { error: undefined };
   const settled = await Promise.allSettled(
     items.map((item) =>
       limit(async () => {
-        const result = await processItem(ctx, run.runId, run.spec, keys, item, retry);
-        onItem(result);
+        if (stop.error !== undefined) return;
+        try {
+          onItem(await processItem(ctx, run.runId, run.spec, keys, item, retry));
+        } catch (error) {
+          stop.error ??= error;
+        }
       }),
     ),
   );
-  const failure = settled.find((entry) => entry.status === 'rejected');
-  if (failure !== undefined) throw failure.reason;
+  if (stop.error !== undefined) throw stop.error;
+  // The limiter refuses instances once the run is stopped from outside (RunStopped).
+  const refused = settled.find((entry) => entry.status === 'rejected');
+  if (refused !== undefined) throw refused.reason;
 }
