@@ -104,6 +104,47 @@ describe('a run into gs:// (the GCS emulator, the real client)', () => {
     expect(overlap.stdout).toMatch(/Already present: [1-9]/);
   }, 120_000);
 
+  it('stops at the first upload, naming the permission, when the credentials may not create objects', async () => {
+    emulator.failures.deny(403, Infinity, { method: 'POST', path: '/o' });
+    try {
+      const result = await runCli(
+        ['demo', '--studies', '2', '--concurrency', '2', '--dest', `gs://${BUCKET}/denied`],
+        dir,
+        env,
+      );
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain('DESTINATION_UNAVAILABLE');
+      expect(result.stderr).toContain('refused (403)');
+      expect(result.stderr).toContain('storage.objects.create');
+      expect(result.stderr).toContain('roles/storage.objectCreator');
+      // Stopped at once: one refused upload per instance in flight (2), never retried.
+      const refused = emulator.failures.injected.filter((fault) => fault.kind === '403');
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.length).toBeLessThanOrEqual(2);
+    } finally {
+      emulator.failures.clear();
+    }
+    const [objects] = await storage.bucket(BUCKET).getFiles({ prefix: 'denied/' });
+    expect(objects).toEqual([]);
+  }, 60_000);
+
+  it('stops before planning, naming the credentials, when they are refused', async () => {
+    emulator.failures.deny(401, Infinity, { method: 'GET', path: `/b/${BUCKET}` });
+    try {
+      const result = await runCli(
+        ['demo', '--studies', '1', '--dest', `gs://${BUCKET}/refused`],
+        dir,
+        env,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`DESTINATION_UNAVAILABLE gs://${BUCKET}`);
+      expect(result.stderr).toContain('cannot reach the bucket (401)');
+      expect(result.stderr).toContain('GCS_CREDENTIALS_PATH');
+    } finally {
+      emulator.failures.clear();
+    }
+  }, 60_000);
+
   it('stops at once, naming the bucket, when it does not exist', async () => {
     const result = await runCli(
       ['demo', '--studies', '1', '--dest', 'gs://no-such-bucket-here'],

@@ -259,6 +259,24 @@ describe('gcs emulator driven by @google-cloud/storage', () => {
     expect(await raw.json()).toMatchObject({ error: { code: 429 } });
   });
 
+  it('refuses with 401 and 403 as GCS does, and the client does not retry them', async () => {
+    const bucket = await newBucket(client());
+    emulator.failures.deny(403, Infinity, { method: 'POST', path: '/o' });
+    const file = bucket.file('denied.txt');
+    await expect(
+      file.save('x', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }),
+    ).rejects.toMatchObject({
+      code: 403,
+      message: expect.stringMatching(/storage\.objects\.create/),
+    });
+    expect(emulator.failures.injected.map((f) => f.kind)).toEqual(['403']);
+    emulator.failures.clear();
+
+    emulator.failures.deny(401, 1, { method: 'GET' });
+    await expect(bucket.exists()).rejects.toMatchObject({ code: 401 });
+    expect(emulator.failures.injected.map((f) => f.kind)).toEqual(['403', '401']);
+  });
+
   it('a resumable upload survives 503s on its chunks and a connection reset mid-chunk', async () => {
     const bucket = await newBucket(client());
     const body = randomBytes(9 * 1024 * 1024);

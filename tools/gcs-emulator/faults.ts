@@ -7,10 +7,13 @@ export interface FaultMatch {
   path?: string | RegExp;
 }
 
+/** 503 and 429 are transient; 401 (bad credentials) and 403 (missing permission) are not. */
+type FaultStatus = 503 | 429 | 401 | 403;
+
 interface StatusFault extends FaultMatch {
   kind: 'status';
   remaining: number;
-  status: 503 | 429;
+  status: FaultStatus;
   retryAfterSeconds?: number;
 }
 
@@ -21,7 +24,7 @@ interface ResetFault extends FaultMatch {
 }
 
 export interface InjectedFault {
-  kind: '503' | '429' | 'reset';
+  kind: `${FaultStatus}` | 'reset';
   method: string;
   path: string;
 }
@@ -40,6 +43,14 @@ export class Failures {
   /** Fail the next `count` matching requests with 429 Too Many Requests and `Retry-After`. */
   fail429(count: number, retryAfterSeconds = 1, match: FaultMatch = {}): void {
     this.rules.push({ kind: 'status', remaining: count, status: 429, retryAfterSeconds, ...match });
+  }
+
+  /**
+   * Refuse the next `count` matching requests (Infinity: all) as GCS does: 401 for credentials
+   * it does not accept, 403 for credentials without the permission the request needs.
+   */
+  deny(status: 401 | 403, count: number, match: FaultMatch = {}): void {
+    this.rules.push({ kind: 'status', remaining: count, status, ...match });
   }
 
   /**
@@ -81,7 +92,7 @@ export class Failures {
     rule.remaining--;
     this.rules = this.rules.filter((r) => r.remaining > 0);
     this.injected.push({
-      kind: rule.kind === 'reset' ? 'reset' : rule.status === 503 ? '503' : '429',
+      kind: rule.kind === 'reset' ? 'reset' : `${rule.status}`,
       method,
       path,
     });

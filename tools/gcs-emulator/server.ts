@@ -53,6 +53,17 @@ class HttpError extends Error {
 
 const notFound = (what: string): HttpError => new HttpError(404, 'notFound', what);
 
+/** The reason and message GCS sends with each injected status (JSON API error format). */
+const FAULT_ERRORS: Record<503 | 429 | 401 | 403, [reason: string, message: string]> = {
+  503: ['backendError', 'Backend Error'],
+  429: ['rateLimitExceeded', 'The rate of requests is too high.'],
+  401: ['authError', 'Invalid Credentials'],
+  403: [
+    'forbidden',
+    'eden-test@project.iam.gserviceaccount.com does not have storage.objects.create access to the Google Cloud Storage object. Permission denied.',
+  ],
+};
+
 /**
  * A small GCS JSON API emulator: the subset `@google-cloud/storage` uses for buckets and
  * objects (media, multipart and resumable uploads, download with ranges, list, delete,
@@ -84,8 +95,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       if (fault.retryAfterSeconds !== undefined) {
         res.setHeader('Retry-After', String(fault.retryAfterSeconds));
       }
-      if (fault.status === 503) sendError(res, 503, 'backendError', 'Backend Error');
-      else sendError(res, 429, 'rateLimitExceeded', 'The rate of requests is too high.');
+      sendError(res, fault.status, ...FAULT_ERRORS[fault.status]);
       return;
     }
     // With STORAGE_EMULATOR_HOST the client leaves out the /storage/v1 base path: accept both.
