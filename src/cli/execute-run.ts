@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import { createProgress, type Progress } from '../observability/progress.js';
 import { redactUrl } from '../observability/redact.js';
 import { formatExtractionStatistics, formatRunSummary } from '../observability/run-report.js';
-import { LOCAL_RETRY_POLICY } from '../pipeline/process-item.js';
+import { RETRY_BASE_DELAY_MS } from '../pipeline/process-item.js';
 import { runPipeline } from '../pipeline/run.js';
 import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
 import { RunStopped } from '../queue/limiter.js';
@@ -113,7 +113,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
             caFile: config.sourceCaFile,
           }),
         concurrency: config.concurrency,
-        retry: LOCAL_RETRY_POLICY,
+        retry: { attempts: config.retries + 1, baseDelayMs: RETRY_BASE_DELAY_MS },
         toolVersion: TOOL_VERSION,
         signal: invocation.signal,
         onStart: (run, counts) => {

@@ -178,6 +178,14 @@ export const CONFIG_KEYS = {
     default: 600,
     doc: 'Longest one file may take to render, in seconds; past it the file fails (RENDER_FAILED).',
   },
+  retries: {
+    schema: z.coerce.number().int().min(0).max(20),
+    expected: 'an integer, 0..20',
+    env: ['EDEN_RETRIES'],
+    flag: '--retries',
+    default: 5,
+    doc: 'Retries per instance after a transient error (network, HTTP 5xx/429, busy disk), waiting 1, 2, 4… s (±50%, at least Retry-After): 5 rides out about half a minute of PACS outage.',
+  },
   dest: {
     schema: z.string().min(1).optional(),
     expected: 'file://DIR, a directory path, or gs://BUCKET[/PATH]',

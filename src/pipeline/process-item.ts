@@ -14,7 +14,8 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
-export const LOCAL_RETRY_POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 500 };
+/** Delay before an instance's first retry, doubled for each next one. In ms. */
+export const RETRY_BASE_DELAY_MS = 1000;
 
 /** Errors after which the DICOM is still worth delivering: the file is fine, its image is not. */
 const DELIVER_DICOM_ANYWAY = new Set(['UNSUPPORTED_IMAGE', 'NOT_AN_IMAGE']);

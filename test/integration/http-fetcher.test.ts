@@ -379,5 +379,5 @@ describe('eden-etl run with http:// file URLs', () => {
     } finally {
       await cleanup();
     }
-  }, 60_000);
+  }, 180_000);
 });
