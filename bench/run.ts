@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead, and
- * `npm run bench -- plan [...]` the planning benchmark (bench/plan.ts).
+ * `npm run bench -- plan [...]` the planning benchmark (bench/plan.ts), `npm run bench -- upload
+ * [...]` the upload benchmark (bench/upload.ts).
  *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
@@ -158,6 +159,9 @@ async function main(): Promise<void> {
 if (process.argv[2] === 'render') {
   const { renderBench } = await import('./render.js');
   await renderBench(process.argv.slice(3));
+} else if (process.argv[2] === 'upload') {
+  const { uploadBench } = await import('./upload.js');
+  await uploadBench(process.argv.slice(3));
 } else if (process.argv[2] === 'plan') {
   const { planBench } = await import('./plan.js');
   await planBench(process.argv.slice(3));
