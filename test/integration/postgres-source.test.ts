@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSource } from '../../src/cli/compose.js';
@@ -44,6 +44,24 @@ describe('a PACS in a real PostgreSQL', () => {
     expect(new Set(rows.map((row) => row.study_id)).size).toBe(2);
     expect(rows.every((row) => row.downloaded === 'True')).toBe(true);
   }, 120_000);
+
+  it('refuses, before planning, a query file that lacks contract columns, naming them', async () => {
+    const shipped = await readFile('queries/chest_dicom_files_and_reports.sql', 'utf8');
+    // The same query without file_url and report_value (a typical mistake: renamed columns).
+    const broken = shipped
+      .replace(/\n\s*i\.file_url,/, '\n  i.file_url AS url,')
+      .replace('rf.value AS report_value', 'rf.value AS report_text');
+    expect(broken).not.toBe(shipped);
+    await writeFile(join(dir, 'broken.sql'), broken);
+    const result = await runCli(
+      ['run', '--source', database.url, '--query', 'broken.sql', '--dest', 'file://./never'],
+      dir,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('QUERY_INVALID');
+    expect(result.stderr).toContain('does not return the contract columns file_url, report_value');
+    expect(result.stderr).toContain('broken.sql');
+  }, 60_000);
 
   it('reads the PACS through read-only sessions', async () => {
     const source = await openSource(database.url);
