@@ -25,7 +25,8 @@ import sharp from 'sharp';
 import { renderStudyFiles } from '../src/demo/study-files.js';
 import { planStudy, type PlannedStudy } from '../src/demo/study-plan.js';
 import { DEFAULT_RENDER_OPTIONS } from '../src/domain/render.js';
-import { renderDicom, renderToRaster } from '../src/transform/render.js';
+import { writePart10 } from '../src/demo/dicom-writer.js';
+import { renderDicom, renderDicomFrames, renderToRaster } from '../src/transform/render.js';
 import { RenderPool } from '../src/transform/render-pool.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -113,6 +114,48 @@ function radiograph(model: string, rows: number, columns: number): Uint8Array {
     series: [{ ...series, instances: [{ ...instance, image }] }],
   };
   return firstFile(single);
+}
+
+/**
+ * A multi-frame CT-like volume (signed 16-bit, rescaled to HU, a window): `frames` frames of
+ * `size`², a body disc that moves from frame to frame over a noisy background, so every frame
+ * encodes to a realistic JPEG.
+ */
+function ctVolume(frames: number, size: number): Uint8Array {
+  const pixels = new Int16Array(frames * size * size);
+  let seed = 12345;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 41) - 20;
+  for (let frame = 0; frame < frames; frame += 1) {
+    const radius = size * (0.3 + 0.1 * Math.sin(frame / 40));
+    for (let y = 0; y < size; y += 1) {
+      for (let x = 0; x < size; x += 1) {
+        const inside = Math.hypot(x - size / 2, y - size / 2) < radius;
+        pixels[(frame * size + y) * size + x] = (inside ? 1040 + ((x ^ y) % 60) : 24) + noise();
+      }
+    }
+  }
+  return writePart10({
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2.1', // Enhanced CT Image Storage
+    sopInstanceUid: '2.25.1234567890123456789',
+    transferSyntax: 'explicit-le',
+    elements: [
+      { tag: 0x00080060, vr: 'CS', value: 'CT' },
+      { tag: 0x00280002, vr: 'US', value: 1 },
+      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: 0x00280008, vr: 'IS', value: frames },
+      { tag: 0x00280010, vr: 'US', value: size },
+      { tag: 0x00280011, vr: 'US', value: size },
+      { tag: 0x00280100, vr: 'US', value: 16 },
+      { tag: 0x00280101, vr: 'US', value: 16 },
+      { tag: 0x00280102, vr: 'US', value: 15 },
+      { tag: 0x00280103, vr: 'US', value: 1 },
+      { tag: 0x00281050, vr: 'DS', value: 40 },
+      { tag: 0x00281051, vr: 'DS', value: 400 },
+      { tag: 0x00281052, vr: 'DS', value: -1024 },
+      { tag: 0x00281053, vr: 'DS', value: 1 },
+      { tag: 0x7fe00010, vr: 'OW', value: pixels },
+    ],
+  });
 }
 
 function ctSlice(model: string): Uint8Array {
@@ -337,7 +380,8 @@ async function throughput(
   }
 }
 
-type MemoryStage = 'raster' | 'jpeg';
+/** Up to the raster, the whole render of frame 1, or every frame of the file, kept encoded. */
+type MemoryStage = 'raster' | 'jpeg' | 'frames';
 
 /** A `kB` line of /proc/self/status (Linux), e.g. VmRSS or VmHWM. */
 async function procStatusKiB(field: 'VmRSS' | 'VmHWM'): Promise<number> {
@@ -360,10 +404,22 @@ async function memoryProbe(path: string, warmPath: string, stage: MemoryStage): 
   await writeFile('/proc/self/clear_refs', '5');
   const bytes = await readFile(path);
   const rssBeforeKiB = await procStatusKiB('VmRSS');
+  // What the render worker keeps of a multi-frame file: the encoded images, as the pipeline does.
+  let encodedBytes = 0;
   if (stage === 'raster') renderToRaster(bytes, DEFAULT_RENDER_OPTIONS);
-  else await renderDicom(bytes, DEFAULT_RENDER_OPTIONS);
+  else if (stage === 'jpeg') await renderDicom(bytes, DEFAULT_RENDER_OPTIONS);
+  else {
+    const kept: Uint8Array[] = [];
+    for await (const image of renderDicomFrames(bytes, {
+      ...DEFAULT_RENDER_OPTIONS,
+      frames: 'all',
+    })) {
+      kept.push(image.bytes);
+      encodedBytes += image.bytes.byteLength;
+    }
+  }
   const peakKiB = await procStatusKiB('VmHWM');
-  process.stdout.write(JSON.stringify({ idleKiB, rssBeforeKiB, peakKiB }) + '\n');
+  process.stdout.write(JSON.stringify({ idleKiB, rssBeforeKiB, peakKiB, encodedBytes }) + '\n');
 }
 
 interface MemoryResult {
@@ -372,6 +428,8 @@ interface MemoryResult {
   withInputKiB: number;
   peakKiB: number;
   baselineKiB: number;
+  /** The encoded images kept (every-frame stage only). */
+  encodedKiB: number;
 }
 
 /** Median (by the increase) of `runs` fresh child processes, each probing one render. */
@@ -393,7 +451,12 @@ async function peakMemory(
       '--memory-stage',
       stage,
     ]);
-    const probe = JSON.parse(stdout) as { idleKiB: number; rssBeforeKiB: number; peakKiB: number };
+    const probe = JSON.parse(stdout) as {
+      idleKiB: number;
+      rssBeforeKiB: number;
+      peakKiB: number;
+      encodedBytes: number;
+    };
     // The baseline is the RSS just before the render, with the input bytes and a warm renderer
     // in it, so the difference to the peak is what rendering the frame costs.
     results.push({
@@ -401,6 +464,7 @@ async function peakMemory(
       withInputKiB: probe.peakKiB - probe.idleKiB,
       peakKiB: probe.peakKiB,
       baselineKiB: probe.rssBeforeKiB,
+      encodedKiB: probe.encodedBytes / 1024,
     });
   }
   results.sort((x, y) => x.extraKiB - y.extraKiB);
@@ -475,7 +539,8 @@ export async function renderBench(args: string[]): Promise<void> {
   });
   if (values['memory-probe'] !== undefined) {
     const path = values['memory-probe'];
-    const stage = values['memory-stage'] === 'raster' ? 'raster' : 'jpeg';
+    const stages: readonly MemoryStage[] = ['raster', 'jpeg', 'frames'];
+    const stage = stages.find((name) => name === values['memory-stage']) ?? 'jpeg';
     await memoryProbe(path, values['memory-warm'] ?? path, stage);
     return;
   }
@@ -524,6 +589,12 @@ export async function renderBench(args: string[]): Promise<void> {
     const ctPath = files.find((file) => file.label.startsWith('CT'))!.path;
     const memory = await peakMemory(bigPath, ctPath, 'jpeg');
     const rasterMemory = await peakMemory(bigPath, ctPath, 'raster');
+    const volumeFrames = 500;
+    const volumeSize = 512;
+    const volumePath = join(dir, 'memory-volume.dcm');
+    await writeFile(volumePath, ctVolume(volumeFrames, volumeSize));
+    const volume = await peakMemory(volumePath, ctPath, 'frames');
+    const frameKiB = (volumeSize * volumeSize * 2) / 1024;
 
     const mib = (kib: number): string => (kib / 1024).toFixed(0);
     const decodedMiB = decodedBytes / 2 ** 20;
@@ -546,6 +617,10 @@ export async function renderBench(args: string[]): Promise<void> {
         `counting the input bytes: +${mib(memory.withInputKiB)} MiB = ${times(memory.withInputKiB)}`,
       `  up to the 8-bit raster only (no encode): +${mib(rasterMemory.extraKiB)} MiB = ${times(rasterMemory.extraKiB)}; ` +
         `counting the input bytes: +${mib(rasterMemory.withInputKiB)} MiB = ${times(rasterMemory.withInputKiB)}`,
+      `peak memory, every frame of a ${volumeFrames}-frame ${volumeSize}×${volumeSize} 16-bit CT ` +
+        `(${mib(volumeFrames * frameKiB)} MiB of pixels) rendered to JPEG, the images kept as the worker keeps them: ` +
+        `+${mib(volume.extraKiB)} MiB over the RSS with the input read, of which ${mib(volume.encodedKiB)} MiB are the ` +
+        `${volumeFrames} JPEGs; the rest, ${mib(volume.extraKiB - volume.encodedKiB)} MiB, is ${((100 * (volume.extraKiB - volume.encodedKiB)) / (volumeFrames * frameKiB)).toFixed(1)}% of the pixels (garbage not yet collected; it does not grow with the frame count)`,
       `total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`,
     ];
     process.stdout.write(out.join('\n') + '\n');
