@@ -15,7 +15,11 @@ export function shiftYmd(
   const time = Date.UTC(year, month - 1, day);
   const date = new Date(time);
   // Date.UTC rolls 31 February over to March: that is not a date.
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day
+  ) {
     return undefined;
   }
   const moved = new Date(time + days * DAY_MS);
@@ -31,9 +35,14 @@ export function shiftDa(value: string, days: number): string {
     const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
     if (match === null) return undefined;
     const moved = shiftYmd(Number(match[1]), Number(match[2]), Number(match[3]), days);
-    return moved === undefined ? undefined : `${pad(moved.year, 4)}${pad(moved.month, 2)}${pad(moved.day, 2)}`;
+    return moved === undefined
+      ? undefined
+      : `${pad(moved.year, 4)}${pad(moved.month, 2)}${pad(moved.day, 2)}`;
   };
-  const parts = value.trim().split('-').map((part) => shiftOne(part.trim()));
+  const parts = value
+    .trim()
+    .split('-')
+    .map((part) => shiftOne(part.trim()));
   return parts.some((part) => part === undefined) ? '' : parts.join('-');
 }
 

@@ -31,7 +31,14 @@ export interface ProfileRow {
 
 export const PROFILE_EDITION = '2024b';
 
-type Row = [tag: string, keyword: string, vr: string, basic: TableAction, rlmd?: 'C' | '', cd?: 'C'];
+type Row = [
+  tag: string,
+  keyword: string,
+  vr: string,
+  basic: TableAction,
+  rlmd?: 'C' | '',
+  cd?: 'C',
+];
 
 const ROWS: readonly Row[] = [
   ['00080012', 'InstanceCreationDate', 'DA', 'X/D', 'C'],
@@ -327,11 +334,13 @@ const ROWS: readonly Row[] = [
   ['FFFCFFFC', 'DataSetTrailingPadding', 'OB', 'X'],
 ];
 
-export const PROFILE_ROWS: readonly ProfileRow[] = ROWS.map(([tag, keyword, vr, basic, rlmd, cd]) => ({
-  tag,
-  keyword,
-  vr,
-  basic,
-  ...(rlmd === 'C' ? { rlmd: 'C' as const } : {}),
-  ...(cd === undefined ? {} : { cd }),
-}));
+export const PROFILE_ROWS: readonly ProfileRow[] = ROWS.map(
+  ([tag, keyword, vr, basic, rlmd, cd]) => ({
+    tag,
+    keyword,
+    vr,
+    basic,
+    ...(rlmd === 'C' ? { rlmd: 'C' as const } : {}),
+    ...(cd === undefined ? {} : { cd }),
+  }),
+);

@@ -1,4 +1,9 @@
-import { PROFILE_ROWS, type ActionCode, type ProfileRow, type TableAction } from './profile-table.js';
+import {
+  PROFILE_ROWS,
+  type ActionCode,
+  type ProfileRow,
+  type TableAction,
+} from './profile-table.js';
 
 /** What the de-identifier does to one element, once the table, options and overrides agree. */
 export interface ElementAction {

@@ -29,7 +29,9 @@ export class Pseudonymizer {
 
   /** `2.25.` and the decimal of the first 128 bits of the keyed hash (PS3.5 B.2). */
   uid(value: string): string {
-    const hex = this.#digest('uid', value.replace(/\0+$/, '').trim()).subarray(0, 16).toString('hex');
+    const hex = this.#digest('uid', value.replace(/\0+$/, '').trim())
+      .subarray(0, 16)
+      .toString('hex');
     return `2.25.${BigInt(`0x${hex}`).toString(10)}`;
   }
 

@@ -88,7 +88,10 @@ function bounded(alternatives: readonly string[]): RegExp | undefined {
     (a, b) => b.length - a.length,
   );
   if (unique.length === 0) return undefined;
-  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${unique.map(escape).join('|')})(?![\\p{L}\\p{N}])`, 'giu');
+  return new RegExp(
+    `(?<![\\p{L}\\p{N}])(?:${unique.map(escape).join('|')})(?![\\p{L}\\p{N}])`,
+    'giu',
+  );
 }
 
 /** Spellings of a DICOM person name in prose: "John Smith", "Smith, John", "J. Smith", "Smith". */
@@ -104,7 +107,8 @@ export function nameVariants(personName: string): string[] {
       `${family} ${given}`,
       `${given.charAt(0)}. ${family}`,
     );
-    if (middle !== '') variants.push(`${given} ${middle} ${family}`, `${given} ${middle.charAt(0)}. ${family}`);
+    if (middle !== '')
+      variants.push(`${given} ${middle} ${family}`, `${given} ${middle.charAt(0)}. ${family}`);
   }
   // Short given names ("Al", "Jo") are also words; only family names and longer names go alone.
   return variants.filter((variant) => variant.length >= 3);
@@ -142,9 +146,7 @@ function dateRules(days: number | null): Rule[] {
       pattern: /(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)/g,
       replace: (m) => {
         const to = moved(Number(m[1]), Number(m[2]), Number(m[3]));
-        return to === undefined
-          ? placeholder
-          : `${to.year}-${pad2(to.month)}-${pad2(to.day)}`;
+        return to === undefined ? placeholder : `${to.year}-${pad2(to.month)}-${pad2(to.day)}`;
       },
     },
     {
@@ -179,7 +181,10 @@ function dateRules(days: number | null): Rule[] {
     {
       // 2 March 2024, 2nd of March, 2024, 02 Mar 2024
       rule: 'date',
-      pattern: new RegExp(`\\b(\\d{1,2})${ORDINAL}(\\s+(?:of\\s+)?)${MONTH_WORD}(,?\\s+)(\\d{4})\\b`, 'gi'),
+      pattern: new RegExp(
+        `\\b(\\d{1,2})${ORDINAL}(\\s+(?:of\\s+)?)${MONTH_WORD}(,?\\s+)(\\d{4})\\b`,
+        'gi',
+      ),
       replace: (m) => {
         const to = moved(Number(m[5]), monthNumber(m[3] ?? ''), Number(m[1]));
         if (to === undefined) return placeholder;
@@ -203,7 +208,8 @@ function validDate(m: RegExpExecArray): boolean {
   return shiftYmd(Number(m[1]), Number(m[2]), Number(m[3]), 0) !== undefined;
 }
 
-const PHONE = /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w])/g;
+const PHONE =
+  /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w])/g;
 const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
 const LABELLED_ID =
   /\b(MRN|MR\s?#|Medical\s+Record(?:\s+(?:Number|No\.?))?|Hospital\s+(?:Number|No\.?)|Accession(?:\s+(?:Number|No\.?))?|Acc\.?\s?#|Patient\s+ID|NHS\s+(?:Number|No\.?)|Study\s+ID|Order\s+(?:Number|No\.?))(\s*[:#]?\s*)([A-Z0-9][A-Z0-9./-]{2,})/gi;
@@ -265,8 +271,16 @@ export function scrubText(
       ),
       replace: () => '[ADDRESS]',
     },
-    { rule: 'header-name', pattern: bounded(facts.names.flatMap(nameVariants)), replace: () => '[NAME]' },
-    { rule: 'staff-name', pattern: bounded(staffNames.flatMap(staffVariants)), replace: () => '[NAME]' },
+    {
+      rule: 'header-name',
+      pattern: bounded(facts.names.flatMap(nameVariants)),
+      replace: () => '[NAME]',
+    },
+    {
+      rule: 'staff-name',
+      pattern: bounded(staffNames.flatMap(staffVariants)),
+      replace: () => '[NAME]',
+    },
     { rule: 'titled-name', pattern: TITLED_NAME, replace: (m) => `${m[1]}${m[2]}[NAME]` },
     {
       rule: 'age-over-89',
@@ -283,15 +297,19 @@ export function scrubText(
     if (pattern === undefined) continue;
     working = working.replace(pattern, (...args: unknown[]) => {
       const match = args.slice(0, -2).filter((_, i) => i < args.length) as string[];
-      const exec = Object.assign([...match], { index: 0, input: working }) as unknown as RegExpExecArray;
+      const exec = Object.assign([...match], {
+        index: 0,
+        input: working,
+      }) as unknown as RegExpExecArray;
       const replacement = replace(exec);
       if (replacement === undefined) return match[0] ?? '';
       counts[rule] = (counts[rule] ?? 0) + 1;
       return hold(replacement);
     });
   }
-  const restored = working.replace(/\uE000([\uE100-\uFFFF])/g, (_, index: string) =>
-    kept[index.charCodeAt(0) - 0xe100] ?? '',
+  const restored = working.replace(
+    /\uE000([\uE100-\uFFFF])/g,
+    (_, index: string) => kept[index.charCodeAt(0) - 0xe100] ?? '',
   );
   return { text: restored, counts };
 }

@@ -1,4 +1,8 @@
-import type { DatasetDescription, DatasetRow } from '../domain/dataset.js';
+import type {
+  DatasetDescription,
+  DatasetRow,
+  DeidentificationDescription,
+} from '../domain/dataset.js';
 import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import { formatBytes, formatClock } from '../observability/human-units.js';
 import type { CsvColumn } from './csv-format.js';
@@ -138,6 +142,49 @@ function layout(destination: string, images: DatasetDescription['images']): stri
   return fenced([`${destination.replace(/\/+$/, '')}/`, ...lines].join('\n'), 'text');
 }
 
+/** The card's statement on patient data, first thing under the title. */
+function privacyStatement(deid: DeidentificationDescription | undefined): string {
+  if (deid === undefined) {
+    return `**${NOT_DEIDENTIFIED}** Handle it under your organisation's rules for patient data; do not publish or share it outside them.`;
+  }
+  return `**De-identified** with the ${deid.profile}; see [De-identification](#de-identification). Burned-in text in the pixels is not detected: handle the data under your organisation's rules for patient data.`;
+}
+
+function deidSection(deid: DeidentificationDescription): string[] {
+  const counts = Object.keys(deid.scrubCounts)
+    .sort()
+    .map((rule) => [code(rule), String(deid.scrubCounts[rule])]);
+  const list = (tags: string[]) => (tags.length === 0 ? 'none' : tags.map(code).join(', '));
+  return [
+    '## De-identification',
+    table(
+      ['', ''],
+      [
+        ['Profile', cellText(deid.profile)],
+        ['Options', cellText(deid.options.join('; '))],
+        ['Tags kept against the profile', list(deid.keep)],
+        ['Tags removed against the profile', list(deid.remove)],
+        ['Private tags', 'removed (no private block is on the safe list)'],
+        [
+          'Identifiers',
+          'patient IDs, accession numbers and UIDs replaced by keyed pseudonyms (HMAC-SHA-256); UIDs are `2.25.` UUID-derived',
+        ],
+        [
+          'Dates',
+          "moved by a per-patient number of days: intervals within a patient's studies are kept; times are kept",
+        ],
+        [
+          'Images at risk of burned-in text',
+          deid.quarantine ? 'left out (BURNED_IN_RISK)' : 'kept',
+        ],
+        ['Staff names scrubbed', String(deid.staffNames)],
+      ],
+    ),
+    'The report text was scrubbed with the same key and date shifts: names, identifiers, contact details and places that the DICOM headers named, names after titles, the staff list, e-mail addresses, phone numbers, identifier-like numbers and ages over 89 became placeholders (`[NAME]`, `[ID]`, `[PHONE]`, `[EMAIL]`, `[ADDRESS]`, `[INSTITUTION]`); dates were moved, not removed. Replacements per rule:',
+    counts.length === 0 ? 'None.' : table(['Rule', 'Replacements'], counts, ['---', '---:']),
+  ];
+}
+
 export function buildDatasetReadme(description: DatasetDescription): string {
   const { counts, query } = description;
   const started = utc('startedAt', description.startedAt);
@@ -156,7 +203,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
 
   const sections = [
     '# VLM Eden dataset',
-    `**${NOT_DEIDENTIFIED}** Handle it under your organisation's rules for patient data; do not publish or share it outside them.`,
+    privacyStatement(description.deidentification),
     `Images and reports selected from a PACS for training vision-language models, built by ${TOOL_NAME} ${code(description.toolVersion)} in run ${code(description.runId)}.`,
 
     '## Contents',
@@ -206,6 +253,10 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     `### ${FAILURES_CSV_NAME}`,
     'Same format, one row per failed instance, same meaning for each column as above.',
     dictionary(FAILURES_CSV_COLUMNS),
+
+    ...(description.deidentification === undefined
+      ? []
+      : deidSection(description.deidentification)),
 
     '## Reports',
     "`report_value` holds all report fields of an instance's study, ordered by `field_created_at` (oldest first) and separated by a blank line; every instance of a study carries the same text. `field_created_at` is the time of the study's latest report field.",

@@ -23,9 +23,9 @@ describe('scrubText', () => {
   });
 
   it('replaces dates by [DATE] when the shift is unknown', () => {
-    expect(scrubText('seen 2024-03-02 and 4 May 2023', { ...facts, dateShiftDays: null }).text).toBe(
-      'seen [DATE] and [DATE]',
-    );
+    expect(
+      scrubText('seen 2024-03-02 and 4 May 2023', { ...facts, dateShiftDays: null }).text,
+    ).toBe('seen [DATE] and [DATE]');
   });
 
   it('replaces names, identifiers, contact details and the institution', () => {
