@@ -52,9 +52,19 @@ function rowFor(tag: number): ProfileRow | undefined {
   return BY_TAG.get(tag) ?? REPEATING.get((tag & 0xff00ffff) >>> 0);
 }
 
-/** The profile's action for one table row, with both options applied. */
+/**
+ * The profile's action for one table row, with both options applied. A sequence the table would
+ * empty or fill with a dummy (D, X/Z, X/D, X/Z/D) is removed instead: an empty sequence is invalid
+ * where the sequence is Type 3 (dciodvfy: "Bad Sequence number of Items 0"), and a dummy item
+ * would have to invent codes; a Type 2 sequence emptied by a plain Z stays empty.
+ */
 export function rowAction(row: ProfileRow): ActionCode {
-  return row.rlmd ?? row.cd ?? COMBINED[row.basic];
+  const option = row.rlmd ?? row.cd;
+  if (option !== undefined) return option;
+  if (row.vr === 'SQ' && row.basic !== 'Z' && row.basic !== 'X/Z/U*' && /[DZ]/.test(row.basic)) {
+    return 'X';
+  }
+  return COMBINED[row.basic];
 }
 
 /**
