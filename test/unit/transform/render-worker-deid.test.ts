@@ -74,13 +74,13 @@ describe('the render worker, de-identifying', () => {
     const markers = jpegMarkers(jpeg);
     expect(markers).toContain(0xda);
     // APP0 (JFIF) at most; APP1 is EXIF or XMP, APP2 ICC, APP13 IPTC, 0xFE a comment.
-    expect(markers.filter((marker) => (marker >= 0xe1 && marker <= 0xef) || marker === 0xfe)).toEqual(
-      [],
-    );
+    expect(
+      markers.filter((marker) => (marker >= 0xe1 && marker <= 0xef) || marker === 0xfe),
+    ).toEqual([]);
     expect(Buffer.from(jpeg).toString('latin1')).not.toMatch(/cnryjpegname/i);
   });
 
-  it('fails with the reader'\''s code, and no facts, when the file cannot be de-identified', async () => {
+  it('fails with the reader’s code, and no facts, when the file cannot be de-identified', async () => {
     pool = RenderPool.create({ threads: 1 });
     const outcome = await pool.renderFrames(
       new TextEncoder().encode('not a DICOM file'),
