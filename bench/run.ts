@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead.
+ * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead;
+ * `npm run bench -- deid [...]` measures the report scrubber (bench/deid-scrubber.ts).
  *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
@@ -154,7 +155,10 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'render') {
+if (process.argv[2] === 'deid') {
+  const { deidBench } = await import('./deid-scrubber.js');
+  deidBench(process.argv.slice(3));
+} else if (process.argv[2] === 'render') {
   const { renderBench } = await import('./render.js');
   await renderBench(process.argv.slice(3));
 } else {

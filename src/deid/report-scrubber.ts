@@ -201,6 +201,16 @@ function dateRules(days: number | null): Rule[] {
         return `${monthWord(to.month, m[0].match(new RegExp(MONTH_WORD, 'i'))?.[0] ?? '')}${m[2]}${to.day}${m[4]}${to.year}`;
       },
     },
+    {
+      // March 2024: moved as its mid-month day would be, so it stays coherent with the others.
+      rule: 'date',
+      pattern: new RegExp(`\\b${MONTH_WORD}(\\s+)(\\d{4})\\b`, 'gi'),
+      replace: (m) => {
+        const to = moved(Number(m[3]), monthNumber(m[1] ?? ''), 15);
+        if (to === undefined) return placeholder;
+        return `${monthWord(to.month, m[0].match(new RegExp(MONTH_WORD, 'i'))?.[0] ?? '')}${m[2]}${to.year}`;
+      },
+    },
   ];
 }
 

@@ -22,6 +22,15 @@ describe('scrubText', () => {
     expect(counts.date).toBe(7);
   });
 
+  it('moves a month and year as its mid-month day moves', () => {
+    expect(scrubText('follow-up in March 2024, or Apr. 2024', facts).text).toBe(
+      'follow-up in March 2024, or Apr. 2024',
+    );
+    expect(scrubText('follow-up in March 2024', { ...facts, dateShiftDays: -30 }).text).toBe(
+      'follow-up in February 2024',
+    );
+  });
+
   it('replaces dates by [DATE] when the shift is unknown', () => {
     expect(
       scrubText('seen 2024-03-02 and 4 May 2023', { ...facts, dateShiftDays: null }).text,
