@@ -163,7 +163,7 @@ export interface Runtime {
  * a worker taking its batches) must use the key the run started with, or its pseudonyms and
  * date shifts would not match those already delivered.
  */
-export function deidContext(config: Config, deid: DeidSpec | undefined): DeidContext | undefined {
+function deidContext(config: Config, deid: DeidSpec | undefined): DeidContext | undefined {
   if (deid === undefined) return undefined;
   const hint = 'set SECRET_KEY to the key the run started with (or start a new run)';
   if (config.secretKey === undefined) {

@@ -25,7 +25,7 @@ export interface DeidOptions {
   remove: readonly string[];
 }
 
-export interface PseudonymPair {
+interface PseudonymPair {
   kind: 'patient' | 'accession' | 'uid';
   real: string;
   pseudonym: string;
@@ -52,7 +52,7 @@ export const DEID_METHOD_CODES = [
   { code: '113105', meaning: 'Clean Descriptors Option' },
 ] as const;
 
-export const DEID_METHOD = `DICOM PS3.15 ${PROFILE_EDITION} E.1-1 Basic Profile`;
+const DEID_METHOD = `DICOM PS3.15 ${PROFILE_EDITION} E.1-1 Basic Profile`;
 
 export const DEID_PROFILE_NAME = `Basic Application Level Confidentiality Profile, DICOM PS3.15 Annex E (Table E.1-1, edition ${PROFILE_EDITION})`;
 

@@ -29,7 +29,7 @@ const UNDEFINED = 0xffffffff;
 export const ITEM = 0xfffee000;
 export const ITEM_END = 0xfffee00d;
 export const SEQUENCE_END = 0xfffee0dd;
-export const PIXEL_DATA = 0x7fe00010;
+const PIXEL_DATA = 0x7fe00010;
 
 function u16(bytes: Uint8Array, at: number): number {
   return (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8);

@@ -10,9 +10,6 @@ import { createHmac } from 'node:crypto';
 
 export type PseudonymKind = 'uid' | 'patient' | 'accession' | 'study' | 'series' | 'instance';
 
-/** The shortest secret accepted; the configuration refuses shorter ones. */
-export const MIN_SECRET_LENGTH = 16;
-
 /** Dates move back by 1..3650 days: far enough to hide the real date, whole days only. */
 const MAX_SHIFT_DAYS = 3650;
 

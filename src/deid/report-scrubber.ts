@@ -20,7 +20,7 @@ export interface PhiFacts {
   dateShiftDays: number | null;
 }
 
-export const SCRUB_RULES = [
+const SCRUB_RULES = [
   'email',
   'date',
   'phone',
@@ -35,7 +35,7 @@ export const SCRUB_RULES = [
   'age-over-89',
 ] as const;
 
-export type ScrubRule = (typeof SCRUB_RULES)[number];
+type ScrubRule = (typeof SCRUB_RULES)[number];
 
 export type ScrubCounts = Partial<Record<ScrubRule, number>>;
 
@@ -95,7 +95,7 @@ function bounded(alternatives: readonly string[]): RegExp | undefined {
 }
 
 /** Spellings of a DICOM person name in prose: "John Smith", "Smith, John", "J. Smith", "Smith". */
-export function nameVariants(personName: string): string[] {
+function nameVariants(personName: string): string[] {
   const [family = '', given = '', middle = ''] = (personName.split('=')[0] ?? '')
     .split('^')
     .map((part) => part.trim());

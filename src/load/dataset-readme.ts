@@ -120,7 +120,11 @@ function failuresSection(description: DatasetDescription): string {
   ].join('\n');
 }
 
-function layout(destination: string, images: DatasetDescription['images']): string {
+function layout(
+  destination: string,
+  images: DatasetDescription['images'],
+  deidentified: boolean,
+): string {
   const { dir, extension } = imageLayout(images.format);
   const name = images.everyFrame ? '{instance_id}_{frame}' : '{instance_id}';
   const entries: [string, string][] = [
@@ -128,7 +132,10 @@ function layout(destination: string, images: DatasetDescription['images']): stri
     [`├── ${DATASET_CSV_NAME}`, 'one row per selected instance'],
     [`├── ${FAILURES_CSV_NAME}`, 'failed instances only'],
     [`├── ${DICOM_DIR}/`, ''],
-    ['│   └── {instance_id}.dcm', 'DICOM files as fetched from the source'],
+    [
+      '│   └── {instance_id}.dcm',
+      deidentified ? 'DICOM files, de-identified' : 'DICOM files as fetched from the source',
+    ],
     [`└── ${dir}/`, ''],
     [
       `    └── ${name}.${extension}`,
@@ -243,7 +250,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     parameters.length === 0 ? 'None.' : table(['Parameter', 'Value'], parameters),
 
     '## Layout',
-    layout(description.destination, description.images),
+    layout(description.destination, description.images, description.deidentification !== undefined),
     `Files are named by \`instance_id\`, flat within each folder. Paths in the CSV files are relative to this folder, so the dataset can be copied or moved as a whole.`,
 
     '## Data dictionary',
