@@ -128,6 +128,7 @@ function staffVariants(line: string): string[] {
 interface Rule {
   rule: ScrubRule;
   pattern: RegExp | undefined;
+  /** The replacement for a match (every pattern is global), or undefined to leave it. */
   replace: (match: RegExpExecArray) => string | undefined;
 }
 
@@ -305,17 +306,19 @@ export function scrubText(
   let working = text;
   for (const { rule, pattern, replace } of rules) {
     if (pattern === undefined) continue;
-    working = working.replace(pattern, (...args: unknown[]) => {
-      const match = args.slice(0, -2).filter((_, i) => i < args.length) as string[];
-      const exec = Object.assign([...match], {
-        index: 0,
-        input: working,
-      }) as unknown as RegExpExecArray;
-      const replacement = replace(exec);
-      if (replacement === undefined) return match[0] ?? '';
-      counts[rule] = (counts[rule] ?? 0) + 1;
-      return hold(replacement);
-    });
+    let scrubbed = '';
+    let last = 0;
+    for (const match of working.matchAll(pattern)) {
+      const replacement = replace(match);
+      scrubbed += working.slice(last, match.index);
+      if (replacement === undefined) scrubbed += match[0];
+      else {
+        counts[rule] = (counts[rule] ?? 0) + 1;
+        scrubbed += hold(replacement);
+      }
+      last = match.index + match[0].length;
+    }
+    working = scrubbed + working.slice(last);
   }
   const restored = working.replace(
     /\uE000([\uE100-\uFFFF])/g,

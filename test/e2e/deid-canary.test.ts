@@ -241,6 +241,13 @@ describe('the PHI canary suite', () => {
     expect((await stat(join(dir, 'map.csv'))).mode & 0o777).toBe(0o600);
   });
 
+  it('refuses to go on with a run under another key than the one it started with', async () => {
+    const runId = /Run id: (\w+)/.exec(first.stdout)?.[1];
+    const resumed = await runCli(['run', '--resume', runId!], dir, env(OTHER_SECRET));
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain('SECRET_KEY is not the key this run started with');
+  });
+
   it('refuses to de-identify without SECRET_KEY, naming the key', async () => {
     const refused = await runCli(
       ['run', '--source', pacs.pacs, '--deidentify', 'basic', '--dest', 'file://./never'],
