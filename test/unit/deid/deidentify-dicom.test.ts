@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writePart10 } from '../../../src/demo/dicom-writer.js';
+import { renderStudyFiles } from '../../../src/demo/study-files.js';
+import { planStudy } from '../../../src/demo/study-plan.js';
 import { deidentifyDicom, type DeidOptions } from '../../../src/deid/deidentify-dicom.js';
 import { Pseudonymizer } from '../../../src/deid/pseudonyms.js';
 import { scrubText } from '../../../src/deid/report-scrubber.js';
@@ -97,6 +99,31 @@ describe('deidentifyDicom', () => {
       });
     },
   );
+
+  it('keeps the sample PACS files (CR, DX, CT) valid: no new dciodvfy error, dcmdump clean', async () => {
+    const files = new Map<string, Uint8Array>();
+    for (let ordinal = 1; files.size < 3 && ordinal < 30; ordinal += 1) {
+      const study = planStudy(1, ordinal);
+      if (files.has(study.modality)) continue;
+      const first = renderStudyFiles(study).next();
+      if (first.done !== true) files.set(study.modality, first.value.bytes);
+    }
+    expect([...files.keys()].sort()).toEqual(['CR', 'CT', 'DX']);
+    await withTempDir(async (dir) => {
+      for (const [modality, bytes] of files) {
+        const out = deidentifyDicom(bytes, options).bytes;
+        const path = join(dir, `${modality}.dcm`);
+        await writeFile(path, out);
+        expect(await dcmdumpCheck(path)).toEqual({ ok: true, problems: '' });
+        const before = await dciodvfyErrors(dir, `${modality}-in.dcm`, bytes);
+        const after = await dciodvfyErrors(dir, `${modality}-out.dcm`, out);
+        expect(
+          [...after].filter((line) => !before.has(line)),
+          modality,
+        ).toEqual([]);
+      }
+    });
+  });
 
   it('marks the file de-identified with the method codes of CID 7050', () => {
     const out = deidentifyDicom(corpus('explicit-le').bytes, options).bytes;
