@@ -6,7 +6,7 @@ import { ITEM, ITEM_END, readElementTree, SEQUENCE_END, type DicomNode } from '.
 import { elementAction, type ProfileOverrides } from './profile.js';
 import { PROFILE_EDITION } from './profile-table.js';
 import { Pseudonymizer } from './pseudonyms.js';
-import { scrubText, type PhiFacts } from './report-scrubber.js';
+import { noFacts, scrubText, type PhiFacts } from './report-scrubber.js';
 
 /**
  * De-identifies one DICOM file: PS3.15 Basic Application Level Confidentiality Profile with the
@@ -151,14 +151,7 @@ function bucketAge(age: string): string {
 }
 
 class Rewriter {
-  readonly facts: PhiFacts = {
-    names: [],
-    ids: [],
-    institutions: [],
-    addresses: [],
-    phones: [],
-    dateShiftDays: null,
-  };
+  readonly facts: PhiFacts = noFacts();
   readonly pseudonyms = new Map<string, PseudonymPair>();
 
   constructor(

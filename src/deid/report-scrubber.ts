@@ -20,6 +20,11 @@ export interface PhiFacts {
   dateShiftDays: number | null;
 }
 
+/** Facts of a header that named nothing, with the date shift unknown. */
+export function noFacts(): PhiFacts {
+  return { names: [], ids: [], institutions: [], addresses: [], phones: [], dateShiftDays: null };
+}
+
 const SCRUB_RULES = [
   'email',
   'date',

@@ -6,6 +6,7 @@ import type {
 import { DEID_METHOD_CODES, DEID_PROFILE_NAME, type DeidPhi } from '../deid/deidentify-dicom.js';
 import {
   addCounts,
+  noFacts,
   scrubText,
   type PhiFacts,
   type ScrubCounts,
@@ -414,14 +415,7 @@ export class Ledger {
       byStudy.set(row.study_id, known === undefined ? row.facts : mergeFacts(known, row.facts));
     }
     // A study none of whose files was read: no header names, and dates become [DATE].
-    const unknown: PhiFacts = {
-      names: [],
-      ids: [],
-      institutions: [],
-      addresses: [],
-      phones: [],
-      dateShiftDays: null,
-    };
+    const unknown = noFacts();
     return new Map(
       reports.rows.map((row) => {
         const known = byStudy.get(row.study_id) ?? unknown;
