@@ -228,7 +228,7 @@ const PHONE =
   /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w])/g;
 const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
 const LABELLED_ID =
-  /\b(MRN|MR\s?#|Medical\s+Record(?:\s+(?:Number|No\.?))?|Hospital\s+(?:Number|No\.?)|Accession(?:\s+(?:Number|No\.?))?|Acc\.?\s?#|Patient\s+ID|NHS\s+(?:Number|No\.?)|Study\s+ID|Order\s+(?:Number|No\.?))(\s*[:#]?\s*)([A-Z0-9][A-Z0-9./-]{2,})/gi;
+  /\b(MRN|MR\s?#|Medical\s+Record(?:\s+(?:Number|No\.?))?|Hospital\s+(?:Number|No\.?)|Accession(?:\s+(?:Number|No\.?))?|Acc\.?\s?#|Patient\s+ID|NHS\s+(?:Number|No\.?)|Study\s+ID|Order\s+(?:Number|No\.?))(\s*[:#]?\s*)([A-Z0-9][A-Z0-9./-]*[A-Z0-9])/gi;
 const LONG_NUMBER = /(?<![\w])(?:[A-Z]{1,4}-?)?\d{6,}(?![\w])/g;
 const TITLED_NAME =
   /\b(Dr|Prof|Mr|Mrs|Ms|Miss|Doctor|Professor)(\.?\s+)(\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}\.)?(?:\s+\p{Lu}[\p{L}'’-]+){0,2})/gu;
