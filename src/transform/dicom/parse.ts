@@ -30,19 +30,8 @@ const UNDEFINED_LENGTH = 0xffffffff;
 
 /** Explicit VRs with a 4-byte value length after two reserved bytes (PS3.5 7.1.2). */
 export const LONG_VRS = [
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
+  ...['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ'],
+  ...['SV', 'UC', 'UN', 'UR', 'UT', 'UV'],
 ];
 
 /** Every VR of PS3.5 6.2: the two letters that open an explicit VR element's value header. */
