@@ -89,6 +89,9 @@ for (const [kind, tags] of Object.entries(FACT_TAGS) as [keyof typeof FACT_TAGS,
   for (const tag of tags) FACT_KIND.set(tag, kind);
 }
 
+/** VRs a dummy value (D) is written in as text; any other VR gets a zero-length value. */
+const DUMMY_TEXT_VRS: ReadonlySet<string> = new Set(['PN', 'LO', 'SH', 'ST', 'LT', 'UT']);
+
 /** Replaced elements are ASCII or the original's own bytes, so latin1 round-trips either. */
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
 
@@ -233,12 +236,7 @@ class Rewriter {
       case 'Z':
         return header(tag, vr, 0, explicit);
       case 'D':
-        return vr === 'PN' ||
-          vr === 'LO' ||
-          vr === 'SH' ||
-          vr === 'ST' ||
-          vr === 'LT' ||
-          vr === 'UT'
+        return vr !== undefined && DUMMY_TEXT_VRS.has(vr)
           ? textElement(tag, vr, 'ANONYMIZED', explicit)
           : header(tag, vr, 0, explicit);
       case 'U': {
