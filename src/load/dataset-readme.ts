@@ -180,10 +180,6 @@ function deidSection(deid: DeidentificationDescription): string[] {
           'Dates',
           "moved by a per-patient number of days: intervals within a patient's studies are kept; times are kept",
         ],
-        [
-          'Images at risk of burned-in text',
-          deid.quarantine ? 'left out (BURNED_IN_RISK)' : 'kept',
-        ],
         ['Staff names scrubbed', String(deid.staffNames)],
       ],
     ),
