@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead, and
- * `npm run bench -- plan [...]` the planning benchmark (bench/plan.ts), `npm run bench -- upload
- * [...]` the upload benchmark (bench/upload.ts).
+ * Other benchmarks, by their first argument: `npm run bench -- render [...]` the renderer
+ * (bench/render.ts), `plan` planning time (bench/plan.ts), `upload` uploads into the GCS emulator
+ * (bench/upload.ts), `deid` the report scrubber (bench/deid-scrubber.ts).
  *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
@@ -156,15 +156,16 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'render') {
-  const { renderBench } = await import('./render.js');
-  await renderBench(process.argv.slice(3));
-} else if (process.argv[2] === 'upload') {
-  const { uploadBench } = await import('./upload.js');
-  await uploadBench(process.argv.slice(3));
-} else if (process.argv[2] === 'plan') {
-  const { planBench } = await import('./plan.js');
-  await planBench(process.argv.slice(3));
-} else {
-  await main();
-}
+/** The other benchmarks, by the first argument; each takes its own options after it. */
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  render: async (args) => (await import('./render.js')).renderBench(args),
+  plan: async (args) => (await import('./plan.js')).planBench(args),
+  upload: async (args) => (await import('./upload.js')).uploadBench(args),
+  deid: async (args) => {
+    (await import('./deid-scrubber.js')).deidBench(args);
+  },
+};
+
+const named = BENCHMARKS[process.argv[2] ?? ''];
+if (named === undefined) await main();
+else await named(process.argv.slice(3));

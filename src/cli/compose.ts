@@ -13,7 +13,9 @@ import { openLocalStore } from '../load/local-store.js';
 import type { ObjectStore } from '../load/object-store.js';
 import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/redact.js';
-import type { PipelineContext } from '../pipeline/context.js';
+import { Pseudonymizer } from '../deid/pseudonyms.js';
+import type { DeidContext, PipelineContext } from '../pipeline/context.js';
+import type { DeidSpec } from '../pipeline/run-spec.js';
 import { openPg } from '../sql/pg-client.js';
 import { openPglite } from '../sql/pglite-client.js';
 import { RenderPool } from '../transform/render-pool.js';
@@ -156,13 +158,42 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * The key and options of a run that de-identifies, checked against the run: a resumed run (or
+ * a worker taking its batches) must use the key the run started with, or its pseudonyms and
+ * date shifts would not match those already delivered.
+ */
+function deidContext(config: Config, deid: DeidSpec | undefined): DeidContext | undefined {
+  if (deid === undefined) return undefined;
+  const hint = 'set SECRET_KEY to the key the run started with (or start a new run)';
+  if (config.secretKey === undefined) {
+    throw new EtlError('CONFIG_INVALID', 'this run de-identifies and SECRET_KEY is not set', {
+      subject: 'SECRET_KEY',
+      hint,
+    });
+  }
+  const pseudonymizer = new Pseudonymizer(config.secretKey);
+  if (pseudonymizer.keyId() !== deid.keyId) {
+    throw new EtlError('CONFIG_INVALID', 'SECRET_KEY is not the key this run started with', {
+      subject: 'SECRET_KEY',
+      hint,
+    });
+  }
+  return {
+    options: { secret: config.secretKey, keep: deid.keep, remove: deid.remove },
+    pseudonymizer,
+  };
+}
+
 /** Builds the fetcher and render threads of one run around its ledger and destination. */
 export function openRuntime(
   config: Config,
   logger: Logger,
   ledger: Ledger,
   destination: OpenedDestination,
+  deid?: DeidSpec,
 ): Runtime {
+  const deidentify = deidContext(config, deid);
   const auth = pacsHttpAuth(config);
   const pool = RenderPool.create({
     threads: config.renderThreads,
@@ -180,7 +211,14 @@ export function openRuntime(
     },
   });
   return {
-    context: { ledger, store: destination.store, fetcher, renderer: pool, logger },
+    context: {
+      ledger,
+      store: destination.store,
+      fetcher,
+      renderer: pool,
+      logger,
+      ...(deidentify === undefined ? {} : { deid: deidentify }),
+    },
     async close() {
       await fetcher.close();
       await pool.close();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { EtlError } from '../domain/errors.js';
 import { readSelectionQuery } from '../extract/query-file.js';
@@ -9,7 +10,8 @@ import { redactUrl } from '../observability/redact.js';
 import { formatExtractionStatistics, formatRunSummary } from '../observability/run-report.js';
 import { RETRY_BASE_DELAY_MS } from '../pipeline/process-item.js';
 import { runPipeline } from '../pipeline/run.js';
-import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
+import { runIdOf, type DeidSpec, type RunSpec } from '../pipeline/run-spec.js';
+import { Pseudonymizer } from '../deid/pseudonyms.js';
 import { RunStopped } from '../queue/limiter.js';
 import { openDestination, openRuntime, openSource, openState } from './compose.js';
 import { resolveQueryPath, TOOL_VERSION } from './package-info.js';
@@ -29,6 +31,41 @@ export interface RunInvocation {
 const EXIT_OK = 0;
 const EXIT_FAILED_INSTANCES = 3;
 
+/** Staff names, one per line; blank lines and lines starting with # are skipped. */
+async function readStaffNames(path: string | undefined): Promise<string[]> {
+  if (path === undefined) return [];
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new EtlError(
+      'CONFIG_INVALID',
+      `cannot read the staff name list: ${(error as Error).message}`,
+      {
+        subject: path,
+        hint: 'give --deid-staff-names a readable text file, one name per line',
+      },
+    );
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+async function deidSpecOf(config: Config): Promise<DeidSpec | undefined> {
+  if (config.deidentify === 'none') return undefined;
+  return {
+    profile: config.deidentify,
+    keep: [...config.deidKeep],
+    remove: [...config.deidRemove],
+    staffNames: await readStaffNames(config.deidStaffNames),
+    quarantine: config.deidQuarantine,
+    // loadConfig refuses --deidentify without SECRET_KEY.
+    keyId: new Pseudonymizer(config.secretKey ?? '').keyId(),
+  };
+}
+
 async function specFromConfig(config: Config, rootUrl: string, prefix: string): Promise<RunSpec> {
   if (config.source === undefined) {
     throw new EtlError('CONFIG_INVALID', 'no PACS database given', {
@@ -38,6 +75,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
   const query = await readSelectionQuery(resolveQueryPath(config.query));
   // "random" draws a seed now and records it, so even a random sample can be repeated.
   const seed = config.seed === 'random' ? randomBytes(6).toString('hex') : config.seed;
+  const deid = await deidSpecOf(config);
   return {
     source: redactUrl(config.source),
     query: { name: query.name, path: query.path, sha256: query.sha256, text: query.text },
@@ -47,6 +85,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
     destination: rootUrl,
     prefix,
     render: renderOptionsOf(config),
+    ...(deid === undefined ? {} : { deid }),
   };
 }
 
@@ -95,7 +134,13 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
     const spec =
       resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
     const runId = resumedRun?.runId ?? runIdOf(spec);
-    const runtime = openRuntime(config, logger, ledger, destination);
+    if (spec.deid === undefined && spec.destination.startsWith('gs://')) {
+      logger.warn(
+        { destination: spec.destination },
+        'the dataset goes to a cloud bucket and is NOT de-identified: it carries patient data as the PACS holds it (use --deidentify basic with SECRET_KEY)',
+      );
+    }
+    const runtime = openRuntime(config, logger, ledger, destination, spec.deid);
     // Set by the callbacks once the run starts; an object, so the type checker sees it change.
     const live: { before: RunCounts | null; progress: Progress | null } = {
       before: null,

@@ -4,6 +4,7 @@ import { ERROR_CODES, EtlError } from '../domain/errors.js';
 import { RunStopped } from '../queue/limiter.js';
 import { addConfigCommand } from './config-command.js';
 import { addConvertCommand } from './convert-command.js';
+import { addDeidMapCommand } from './deid-map-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT_STOPPED } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
@@ -27,6 +28,7 @@ addDemoCommand(program);
 addConvertCommand(program);
 addSamplePacsCommand(program);
 addConfigCommand(program);
+addDeidMapCommand(program);
 
 try {
   await program.parseAsync(process.argv);

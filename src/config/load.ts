@@ -81,6 +81,16 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
       );
     }
   }
+  // Keys that are valid alone but not together.
+  if (
+    parsed.deidentify === 'basic' &&
+    parsed.secretKey === undefined &&
+    raw.secretKey === undefined
+  ) {
+    problems.push(
+      `  env SECRET_KEY: received nothing; expected ${SPECS.secretKey.expected}, required when de-identifying (${origins.deidentify} = basic)`,
+    );
+  }
   if (problems.length > 0) {
     throw new EtlError('CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`, {
       hint: 'fix the values above (flags, environment or .env) and run again',

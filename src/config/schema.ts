@@ -31,6 +31,18 @@ const booleanText = z
     typeof value === 'boolean' ? value : ['true', '1', 'yes', 'on'].includes(value),
   );
 
+/** DICOM tags as users write them, to 8 upper-case hex digits each: "(0010,1010)" → "00101010". */
+const tagList = z
+  .string()
+  .regex(/^[\s;]*(\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}\)?([\s;]+|$))*$/)
+  .optional()
+  .transform((text = '') =>
+    text
+      .split(/[\s;]+/)
+      .filter((word) => word !== '')
+      .map((word) => word.replace(/[(),]/g, '').toUpperCase()),
+  );
+
 export const CONFIG_KEYS = {
   source: {
     schema: z
@@ -434,7 +446,44 @@ export const CONFIG_KEYS = {
     expected: 'a secret of 16 characters or more',
     env: ['SECRET_KEY'],
     secret: true,
-    doc: 'Key for pseudonyms when de-identifying.',
+    doc: 'Key for pseudonyms and date shifts when de-identifying (required with --deidentify basic).',
+  },
+  deidentify: {
+    schema: z.enum(['none', 'basic']),
+    expected: 'none or basic',
+    env: ['DEIDENTIFY'],
+    flag: '--deidentify',
+    default: 'none',
+    doc: 'De-identify DICOM and reports: basic = PS3.15 Basic Profile, modified dates, clean descriptors.',
+  },
+  deidKeep: {
+    schema: tagList,
+    expected: 'DICOM tags such as 0010,1010 or (0010,0040), separated by spaces',
+    env: ['EDEN_DEID_KEEP'],
+    flag: '--deid-keep',
+    doc: 'Tags kept as they are although the profile would remove or replace them.',
+  },
+  deidRemove: {
+    schema: tagList,
+    expected: 'DICOM tags such as 0008,1030, separated by spaces',
+    env: ['EDEN_DEID_REMOVE'],
+    flag: '--deid-remove',
+    doc: 'Tags removed although the profile would keep them.',
+  },
+  deidStaffNames: {
+    schema: optionalText,
+    expected: 'the path of a text file, one name per line',
+    env: ['EDEN_DEID_STAFF_NAMES'],
+    flag: '--deid-staff-names',
+    doc: 'Staff names scrubbed from reports, besides those the DICOM headers name.',
+  },
+  deidQuarantine: {
+    schema: booleanText,
+    expected: 'true or false, e.g. --deid-quarantine false',
+    env: ['EDEN_DEID_QUARANTINE'],
+    flag: '--deid-quarantine',
+    default: true,
+    doc: 'When de-identifying, leave out images at risk of burned-in text (BURNED_IN_RISK).',
   },
 } satisfies Record<string, KeySpec>;
 

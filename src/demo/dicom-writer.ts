@@ -355,21 +355,38 @@ function encodeElements(sorted: readonly DicomElement[], context: EncodeContext)
   return sorted.flatMap((element) => encodeElement(element, context));
 }
 
-function fileMeta(dataset: Part10Dataset): Uint8Array[] {
+/** What the file meta information says of the data set that follows it. */
+export interface FileMetaIdentity {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+}
+
+/**
+ * The preamble, "DICM" and the file meta information (PS3.10 7.1) for a data set, with its
+ * group length. The de-identifier writes the meta of its rewritten files with it.
+ */
+export function part10Prefix(identity: FileMetaIdentity): Uint8Array {
   const context: EncodeContext = { explicit: true, utf8: false };
   const body = encodeElements(
     [
       { tag: 0x00020001, vr: 'OB', value: new Uint8Array([0, 1]) },
-      { tag: 0x00020002, vr: 'UI', value: dataset.sopClassUid },
-      { tag: 0x00020003, vr: 'UI', value: dataset.sopInstanceUid },
-      { tag: 0x00020010, vr: 'UI', value: TRANSFER_SYNTAX_UID[dataset.transferSyntax] },
+      { tag: 0x00020002, vr: 'UI', value: identity.sopClassUid },
+      { tag: 0x00020003, vr: 'UI', value: identity.sopInstanceUid },
+      { tag: 0x00020010, vr: 'UI', value: identity.transferSyntaxUid },
       { tag: 0x00020012, vr: 'UI', value: IMPLEMENTATION_CLASS_UID },
       { tag: 0x00020013, vr: 'SH', value: IMPLEMENTATION_VERSION_NAME },
     ],
     context,
   );
   const length = body.reduce((sum, chunk) => sum + chunk.length, 0);
-  return [...encodeElement({ tag: 0x00020000, vr: 'UL', value: length }, context), ...body];
+  const preamble = new Uint8Array(132);
+  preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
+  return Buffer.concat([
+    preamble,
+    ...encodeElement({ tag: 0x00020000, vr: 'UL', value: length }, context),
+    ...body,
+  ]);
 }
 
 function withSopIdentity(dataset: Part10Dataset): DicomElement[] {
@@ -406,7 +423,10 @@ export function writePart10(dataset: Part10Dataset): Uint8Array {
     explicit: dataset.transferSyntax === 'explicit-le',
     utf8: charset === 'ISO_IR 192',
   };
-  const preamble = new Uint8Array(132);
-  preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
-  return Buffer.concat([preamble, ...fileMeta(dataset), ...encodeElements(sorted, context)]);
+  const prefix = part10Prefix({
+    sopClassUid: dataset.sopClassUid,
+    sopInstanceUid: dataset.sopInstanceUid,
+    transferSyntaxUid: TRANSFER_SYNTAX_UID[dataset.transferSyntax],
+  });
+  return Buffer.concat([prefix, ...encodeElements(sorted, context)]);
 }

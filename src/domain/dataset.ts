@@ -68,6 +68,25 @@ export interface DatasetDescription {
   toolVersion: string;
   /** How the images are stored: format, and one image per instance or one per frame. */
   images: { format: 'jpeg' | 'png'; everyFrame: boolean };
+  /** How the data was de-identified; absent when it was not. */
+  deidentification?: DeidentificationDescription;
+}
+
+/** De-identification as the dataset card states it. */
+export interface DeidentificationDescription {
+  /** The profile and the edition of PS3.15 it follows. */
+  profile: string;
+  /** The profile options applied, by their CID 7050 meaning. */
+  options: string[];
+  /** Tags kept or removed against the profile (--deid-keep, --deid-remove), GGGG,EEEE. */
+  keep: string[];
+  remove: string[];
+  /** Entries of the staff name list. */
+  staffNames: number;
+  /** Whether images at risk of burned-in text were left out. */
+  quarantine: boolean;
+  /** Replacements made in the reports, per scrubber rule. */
+  scrubCounts: Record<string, number>;
 }
 
 /**

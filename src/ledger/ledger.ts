@@ -1,9 +1,22 @@
-import type { DatasetRow, InstanceAttributes } from '../domain/dataset.js';
-import { EtlError, type ErrorCode } from '../domain/errors.js';
+import type {
+  DatasetRow,
+  DeidentificationDescription,
+  InstanceAttributes,
+} from '../domain/dataset.js';
+import { DEID_METHOD_CODES, DEID_PROFILE_NAME, type DeidPhi } from '../deid/deidentify-dicom.js';
+import {
+  addCounts,
+  noFacts,
+  scrubText,
+  type PhiFacts,
+  type ScrubCounts,
+  type ScrubResult,
+} from '../deid/report-scrubber.js';
+import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
 import type { SelectedInstance } from '../extract/selection.js';
-import type { RunSpec } from '../pipeline/run-spec.js';
+import type { DeidSpec, RunSpec } from '../pipeline/run-spec.js';
 import { aggregateStudyReport } from '../transform/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
@@ -25,6 +38,7 @@ export interface RunRecord {
 export interface PendingItem {
   ordinal: number;
   studyId: string;
+  seriesId: string;
   instanceId: string;
   filePath: string | null;
   fileUrl: string | null;
@@ -58,6 +72,32 @@ export interface RunCounts {
   failuresByCode: Partial<Record<ErrorCode, number>>;
   /** The first failure of each code (selection order), as its one-line message. */
   failureExamples: Partial<Record<ErrorCode, string>>;
+}
+
+/** One real → pseudonym pair of a de-identified run. */
+export interface LedgerPseudonym {
+  kind: string;
+  real: string;
+  pseudonym: string;
+}
+
+/** A report time moved like the study's dates; dropped when the study's shift is unknown. */
+function shiftTimestamp(iso: string | null, days: number | null | undefined): string | null {
+  if (iso === null || days === null || days === undefined) return null;
+  return new Date(Date.parse(iso) + days * 86_400_000).toISOString();
+}
+
+/** The facts of two instances of one study: every value either named. */
+function mergeFacts(a: PhiFacts, b: PhiFacts): PhiFacts {
+  const union = (x: string[], y: string[]) => [...new Set([...x, ...y])];
+  return {
+    names: union(a.names, b.names),
+    ids: union(a.ids, b.ids),
+    institutions: union(a.institutions, b.institutions),
+    addresses: union(a.addresses, b.addresses),
+    phones: union(a.phones, b.phones),
+    dateShiftDays: a.dateShiftDays ?? b.dateShiftDays,
+  };
 }
 
 interface RunRow {
@@ -123,7 +163,9 @@ export class Ledger {
       ).rows[0]?.value;
       if (version === undefined) {
         if (!(await hasRuns(sql))) {
-          await sql.exec('DROP TABLE IF EXISTS eden_study_reports, eden_items, eden_runs');
+          await sql.exec(
+            'DROP TABLE IF EXISTS eden_deid_facts, eden_deid_map, eden_study_reports, eden_items, eden_runs',
+          );
           await sql.exec(LEDGER_SCHEMA);
           await sql.query(`INSERT INTO eden_meta (key, value) VALUES ('ledger_version', $1)`, [
             LEDGER_VERSION,
@@ -293,23 +335,114 @@ export class Ledger {
     const { rows } = await this.sql.query<{
       ordinal: number;
       study_id: string;
+      series_id: string;
       instance_id: string;
       file_path: string | null;
       file_url: string | null;
       attempts: number;
     }>(
-      `SELECT ordinal, study_id, instance_id, file_path, file_url, attempts FROM eden_items
+      `SELECT ordinal, study_id, series_id, instance_id, file_path, file_url, attempts FROM eden_items
        WHERE run_id = $1 AND batch_no = $2 AND status = 'pending' ORDER BY ordinal`,
       [runId, batchNo],
     );
     return rows.map((row) => ({
       ordinal: row.ordinal,
       studyId: row.study_id,
+      seriesId: row.series_id,
       instanceId: row.instance_id,
       filePath: row.file_path,
       fileUrl: row.file_url,
       attempts: row.attempts,
     }));
+  }
+
+  /** Adds real → pseudonym pairs to the run's map (a pair already there is left as it is). */
+  async recordPseudonyms(runId: string, pairs: readonly LedgerPseudonym[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await this.sql.query(
+      `INSERT INTO eden_deid_map (run_id, kind, real_value, pseudonym)
+       SELECT $1, t.kind, t.real_value, t.pseudonym
+       FROM unnest($2::text[], $3::text[], $4::text[]) AS t (kind, real_value, pseudonym)
+       ON CONFLICT (run_id, kind, real_value) DO NOTHING`,
+      [
+        runId,
+        pairs.map((pair) => pair.kind),
+        pairs.map((pair) => pair.real),
+        pairs.map((pair) => pair.pseudonym),
+      ],
+    );
+  }
+
+  /** Keeps what a de-identified instance's original header said, and the pseudonyms it used. */
+  async recordPhi(runId: string, ordinal: number, studyId: string, phi: DeidPhi): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO eden_deid_facts (run_id, ordinal, study_id, facts) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (run_id, ordinal) DO UPDATE SET facts = EXCLUDED.facts`,
+      [runId, ordinal, studyId, JSON.stringify(phi.facts)],
+    );
+    await this.recordPseudonyms(runId, phi.pseudonyms);
+  }
+
+  /** The run's real → pseudonym map, for the data steward (`eden-etl deid-map`). */
+  async deidMap(runId: string): Promise<LedgerPseudonym[]> {
+    const { rows } = await this.sql.query<{ kind: string; real_value: string; pseudonym: string }>(
+      `SELECT kind, real_value, pseudonym FROM eden_deid_map WHERE run_id = $1
+       ORDER BY kind, real_value`,
+      [runId],
+    );
+    return rows.map((row) => ({ kind: row.kind, real: row.real_value, pseudonym: row.pseudonym }));
+  }
+
+  /**
+   * Each study's report scrubbed with what its instances' headers said (names, IDs, places,
+   * the patient's date shift) and the run's staff list; counts per rule.
+   */
+  private async scrubbedReports(
+    runId: string,
+    deid: DeidSpec,
+  ): Promise<Map<string, { scrub: ScrubResult; dateShiftDays: number | null }>> {
+    const reports = await this.sql.query<{ study_id: string; report_value: string }>(
+      'SELECT study_id, report_value FROM eden_study_reports WHERE run_id = $1',
+      [runId],
+    );
+    const facts = await this.sql.query<{ study_id: string; facts: PhiFacts }>(
+      'SELECT study_id, facts FROM eden_deid_facts WHERE run_id = $1 ORDER BY ordinal',
+      [runId],
+    );
+    const byStudy = new Map<string, PhiFacts>();
+    for (const row of facts.rows) {
+      const known = byStudy.get(row.study_id);
+      byStudy.set(row.study_id, known === undefined ? row.facts : mergeFacts(known, row.facts));
+    }
+    // A study none of whose files was read: no header names, and dates become [DATE].
+    const unknown = noFacts();
+    return new Map(
+      reports.rows.map((row) => {
+        const known = byStudy.get(row.study_id) ?? unknown;
+        const scrub = scrubText(row.report_value, known, deid.staffNames);
+        return [row.study_id, { scrub, dateShiftDays: known.dateShiftDays }];
+      }),
+    );
+  }
+
+  /** What the dataset card says of de-identification; undefined when the run does not. */
+  async deidSummary(runId: string): Promise<DeidentificationDescription | undefined> {
+    const { deid } = (await this.requireRun(runId)).spec;
+    if (deid === undefined) return undefined;
+    const counts: ScrubCounts = {};
+    for (const report of (await this.scrubbedReports(runId, deid)).values()) {
+      addCounts(counts, report.scrub.counts);
+    }
+    const tag = (hex: string) => `${hex.slice(0, 4)},${hex.slice(4)}`;
+    return {
+      profile: DEID_PROFILE_NAME,
+      options: DEID_METHOD_CODES.slice(1).map((code) => code.meaning),
+      keep: deid.keep.map(tag),
+      remove: deid.remove.map(tag),
+      staffNames: deid.staffNames.length,
+      quarantine: deid.quarantine,
+      scrubCounts: counts,
+    };
   }
 
   /** Records an instance's outcome in one statement. Only a pending item changes. */
@@ -405,8 +538,43 @@ export class Ledger {
     };
   }
 
-  /** Every instance of the run with its study report, in selection order. */
+  /**
+   * Every instance of the run with its study report, in selection order. When the run
+   * de-identifies, the rows carry the pseudonymised ids and the scrubbed report, no file path
+   * or URL, and error messages reduced to their code's summary (they name files and ids).
+   */
   async datasetRows(runId: string, relativeKey: (key: string) => string): Promise<DatasetRow[]> {
+    const rows = await this.realDatasetRows(runId, relativeKey);
+    const { deid } = (await this.requireRun(runId)).spec;
+    if (deid === undefined) return rows;
+    const map = new Map(
+      (await this.deidMap(runId)).map((pair) => [`${pair.kind}\0${pair.real}`, pair.pseudonym]),
+    );
+    const pseudonym = (kind: string, real: string): string => {
+      const found = map.get(`${kind}\0${real}`);
+      if (found === undefined) {
+        throw new EtlError('INTERNAL', `no pseudonym recorded for a ${kind}`, { subject: runId });
+      }
+      return found;
+    };
+    const reports = await this.scrubbedReports(runId, deid);
+    return rows.map((row) => ({
+      ...row,
+      studyId: pseudonym('study', row.studyId),
+      seriesId: pseudonym('series', row.seriesId),
+      instanceId: pseudonym('instance', row.instanceId),
+      filePath: null,
+      fileUrl: null,
+      reportValue: reports.get(row.studyId)?.scrub.text ?? '',
+      fieldCreatedAt: shiftTimestamp(row.fieldCreatedAt, reports.get(row.studyId)?.dateShiftDays),
+      errorMessage: row.errorCode === null ? null : ERROR_CODES[row.errorCode].summary,
+    }));
+  }
+
+  private async realDatasetRows(
+    runId: string,
+    relativeKey: (key: string) => string,
+  ): Promise<DatasetRow[]> {
     const { rows } = await this.sql.query<{
       ordinal: number;
       study_id: string;

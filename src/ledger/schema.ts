@@ -2,7 +2,7 @@
  * Bumped whenever a table changes shape: a state directory written by another version is
  * refused by name rather than misread.
  */
-export const LEDGER_VERSION = '3';
+export const LEDGER_VERSION = '4';
 
 /**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
@@ -62,5 +62,25 @@ CREATE TABLE IF NOT EXISTS eden_study_reports (
   field_created_at timestamptz,
   field_count      integer NOT NULL,
   PRIMARY KEY (run_id, study_id)
+);
+
+-- De-identification: real value → pseudonym (patient, accession, uid, study, series, instance).
+-- Never uploaded; exported only by \`eden-etl deid-map\`.
+CREATE TABLE IF NOT EXISTS eden_deid_map (
+  run_id     text NOT NULL REFERENCES eden_runs (run_id) ON DELETE CASCADE,
+  kind       text NOT NULL,
+  real_value text NOT NULL,
+  pseudonym  text NOT NULL,
+  PRIMARY KEY (run_id, kind, real_value)
+);
+
+-- What each de-identified instance's original header said (names, IDs, date shift…), to scrub
+-- its study's report when the dataset files are written.
+CREATE TABLE IF NOT EXISTS eden_deid_facts (
+  run_id   text NOT NULL REFERENCES eden_runs (run_id) ON DELETE CASCADE,
+  ordinal  integer NOT NULL,
+  study_id text NOT NULL,
+  facts    jsonb NOT NULL,
+  PRIMARY KEY (run_id, ordinal)
 );
 `;

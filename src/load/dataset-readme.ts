@@ -1,4 +1,8 @@
-import type { DatasetDescription, DatasetRow } from '../domain/dataset.js';
+import type {
+  DatasetDescription,
+  DatasetRow,
+  DeidentificationDescription,
+} from '../domain/dataset.js';
 import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import { formatBytes, formatClock } from '../observability/human-units.js';
 import type { CsvColumn } from './csv-format.js';
@@ -116,7 +120,11 @@ function failuresSection(description: DatasetDescription): string {
   ].join('\n');
 }
 
-function layout(destination: string, images: DatasetDescription['images']): string {
+function layout(
+  destination: string,
+  images: DatasetDescription['images'],
+  deidentified: boolean,
+): string {
   const { dir, extension } = imageLayout(images.format);
   const name = images.everyFrame ? '{instance_id}_{frame}' : '{instance_id}';
   const entries: [string, string][] = [
@@ -124,7 +132,10 @@ function layout(destination: string, images: DatasetDescription['images']): stri
     [`├── ${DATASET_CSV_NAME}`, 'one row per selected instance'],
     [`├── ${FAILURES_CSV_NAME}`, 'failed instances only'],
     [`├── ${DICOM_DIR}/`, ''],
-    ['│   └── {instance_id}.dcm', 'DICOM files as fetched from the source'],
+    [
+      '│   └── {instance_id}.dcm',
+      deidentified ? 'DICOM files, de-identified' : 'DICOM files as fetched from the source',
+    ],
     [`└── ${dir}/`, ''],
     [
       `    └── ${name}.${extension}`,
@@ -136,6 +147,45 @@ function layout(destination: string, images: DatasetDescription['images']): stri
     note === '' ? name : `${name.padEnd(width)}${note}`,
   );
   return fenced([`${destination.replace(/\/+$/, '')}/`, ...lines].join('\n'), 'text');
+}
+
+/** The card's statement on patient data, first thing under the title. */
+function privacyStatement(deid: DeidentificationDescription | undefined): string {
+  if (deid === undefined) {
+    return `**${NOT_DEIDENTIFIED}** Handle it under your organisation's rules for patient data; do not publish or share it outside them.`;
+  }
+  return `**De-identified** with the ${deid.profile}; see [De-identification](#de-identification). Burned-in text in the pixels is not detected: handle the data under your organisation's rules for patient data.`;
+}
+
+function deidSection(deid: DeidentificationDescription): string[] {
+  const counts = Object.keys(deid.scrubCounts)
+    .sort()
+    .map((rule) => [code(rule), String(deid.scrubCounts[rule])]);
+  const list = (tags: string[]) => (tags.length === 0 ? 'none' : tags.map(code).join(', '));
+  return [
+    '## De-identification',
+    table(
+      ['', ''],
+      [
+        ['Profile', cellText(deid.profile)],
+        ['Options', cellText(deid.options.join('; '))],
+        ['Tags kept against the profile', list(deid.keep)],
+        ['Tags removed against the profile', list(deid.remove)],
+        ['Private tags', 'removed (no private block is on the safe list)'],
+        [
+          'Identifiers',
+          'patient IDs, accession numbers and UIDs replaced by keyed pseudonyms (HMAC-SHA-256); UIDs are `2.25.` UUID-derived',
+        ],
+        [
+          'Dates',
+          "moved by a per-patient number of days: intervals within a patient's studies are kept; times are kept",
+        ],
+        ['Staff names scrubbed', String(deid.staffNames)],
+      ],
+    ),
+    'The report text was scrubbed with the same key and date shifts: names, identifiers, contact details and places that the DICOM headers named, names after titles, the staff list, e-mail addresses, phone numbers, identifier-like numbers and ages over 89 became placeholders (`[NAME]`, `[ID]`, `[PHONE]`, `[EMAIL]`, `[ADDRESS]`, `[INSTITUTION]`); dates were moved, not removed. Replacements per rule:',
+    counts.length === 0 ? 'None.' : table(['Rule', 'Replacements'], counts, ['---', '---:']),
+  ];
 }
 
 export function buildDatasetReadme(description: DatasetDescription): string {
@@ -156,7 +206,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
 
   const sections = [
     '# VLM Eden dataset',
-    `**${NOT_DEIDENTIFIED}** Handle it under your organisation's rules for patient data; do not publish or share it outside them.`,
+    privacyStatement(description.deidentification),
     `Images and reports selected from a PACS for training vision-language models, built by ${TOOL_NAME} ${code(description.toolVersion)} in run ${code(description.runId)}.`,
 
     '## Contents',
@@ -196,7 +246,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     parameters.length === 0 ? 'None.' : table(['Parameter', 'Value'], parameters),
 
     '## Layout',
-    layout(description.destination, description.images),
+    layout(description.destination, description.images, description.deidentification !== undefined),
     `Files are named by \`instance_id\`, flat within each folder. Paths in the CSV files are relative to this folder, so the dataset can be copied or moved as a whole.`,
 
     '## Data dictionary',
@@ -206,6 +256,10 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     `### ${FAILURES_CSV_NAME}`,
     'Same format, one row per failed instance, same meaning for each column as above.',
     dictionary(FAILURES_CSV_COLUMNS),
+
+    ...(description.deidentification === undefined
+      ? []
+      : deidSection(description.deidentification)),
 
     '## Reports',
     "`report_value` holds all report fields of an instance's study, ordered by `field_created_at` (oldest first) and separated by a blank line; every instance of a study carries the same text. `field_created_at` is the time of the study's latest report field.",

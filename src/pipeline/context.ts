@@ -3,12 +3,24 @@ import type { RenderOptions } from '../domain/render.js';
 import type { Fetcher } from '../extract/fetcher.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { ObjectStore } from '../load/object-store.js';
+import type { DeidOptions } from '../deid/deidentify-dicom.js';
+import type { Pseudonymizer } from '../deid/pseudonyms.js';
 import type { RenderFramesOutcome } from '../transform/render-pool.js';
 
 /** Renders DICOM bytes off the main thread (RenderPool in production). */
 interface Renderer {
   /** The encoded images of the frames `options.frames` selects, in frame order. */
-  renderFrames(bytes: Uint8Array, options: RenderOptions): Promise<RenderFramesOutcome>;
+  renderFrames(
+    bytes: Uint8Array,
+    options: RenderOptions,
+    deid?: DeidOptions,
+  ): Promise<RenderFramesOutcome>;
+}
+
+/** What de-identifying items needs, when the run does: the options and the key's pseudonyms. */
+export interface DeidContext {
+  options: DeidOptions;
+  pseudonymizer: Pseudonymizer;
 }
 
 /** The adapters a run works with, built by the composition root and passed in. */
@@ -18,4 +30,5 @@ export interface PipelineContext {
   fetcher: Fetcher;
   renderer: Renderer;
   logger: Logger;
+  deid?: DeidContext;
 }

@@ -30,6 +30,7 @@ export async function finalizeRun(
   const prefixLength = keys.prefix === '' ? 0 : keys.prefix.length + 1;
   const rows = await ledger.datasetRows(runId, (key) => key.slice(prefixLength));
   const { spec } = stamped;
+  const deidentification = await ledger.deidSummary(runId);
   const description: DatasetDescription = {
     runId,
     startedAt: stamped.createdAt,
@@ -65,6 +66,7 @@ export async function finalizeRun(
     },
     toolVersion,
     images: { format: spec.render.format ?? 'jpeg', everyFrame: spec.render.frames === 'all' },
+    ...(deidentification === undefined ? {} : { deidentification }),
   };
   const encoder = new TextEncoder();
   await store.replace(keys.csv.full, encoder.encode(buildDatasetCsv(rows)), CONTENT_TYPES.csv);

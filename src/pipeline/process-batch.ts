@@ -21,7 +21,7 @@ export async function processBatch(
 ): Promise<void> {
   const items = await ctx.ledger.pendingItems(run.runId, batchNo);
   // Set by the first item that stops the run; an object so the type checker sees it change.
-  const stop: { error: unknown } = { error: undefined };
+  const stop: { error: Error | undefined } = { error: undefined };
   const settled = await Promise.allSettled(
     items.map((item) =>
       limit(async () => {
@@ -29,7 +29,7 @@ export async function processBatch(
         try {
           onItem(await processItem(ctx, run.runId, run.spec, keys, item, retry));
         } catch (error) {
-          stop.error ??= error;
+          stop.error ??= error instanceof Error ? error : new Error(String(error));
         }
       }),
     ),

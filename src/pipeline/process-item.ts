@@ -52,16 +52,33 @@ export async function processItem(
   retry: RetryPolicy,
 ): Promise<ItemResult> {
   const subject = `instance ${item.instanceId}`;
+  // De-identifying, the files are named by pseudonym; the ledger keeps the map for the CSV.
+  const pseudonyms = ctx.deid?.pseudonymizer;
+  const name = pseudonyms?.pseudonym('instance', item.instanceId) ?? item.instanceId;
+  if (pseudonyms !== undefined) {
+    await ctx.ledger.recordPseudonyms(runId, [
+      { kind: 'study', real: item.studyId, pseudonym: pseudonyms.pseudonym('study', item.studyId) },
+      {
+        kind: 'series',
+        real: item.seriesId,
+        pseudonym: pseudonyms.pseudonym('series', item.seriesId),
+      },
+      { kind: 'instance', real: item.instanceId, pseudonym: name },
+    ]);
+  }
   let attempts = item.attempts;
   for (;;) {
     attempts += 1;
     let dicom: StoredRecord | null = null;
     let attributes: InstanceAttributes | null = null;
     try {
-      const dicomKey = keys.dicom(item.instanceId).full;
+      const dicomKey = keys.dicom(name).full;
       const bytes = await ctx.fetcher.fetch(item);
-      const rendered = await ctx.renderer.renderFrames(bytes, spec.render);
+      const rendered = await ctx.renderer.renderFrames(bytes, spec.render, ctx.deid?.options);
       ({ attributes } = rendered);
+      if (rendered.phi !== null) {
+        await ctx.ledger.recordPhi(runId, item.ordinal, item.studyId, rendered.phi);
+      }
       if (!rendered.ok && !DELIVER_DICOM_ANYWAY.has(rendered.error.code)) throw rendered.error;
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
@@ -70,7 +87,7 @@ export async function processItem(
       const images: StoredImage[] = [];
       for (const image of rendered.images) {
         const { frame } = image.recipe;
-        const key = keys.image(item.instanceId, format, everyFrame ? frame : null).full;
+        const key = keys.image(name, format, everyFrame ? frame : null).full;
         images.push({
           ...(await ctx.store.create(key, image.bytes, CONTENT_TYPES[format])),
           frame,

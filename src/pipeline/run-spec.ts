@@ -18,6 +18,22 @@ export interface RunSpec {
   destination: string;
   prefix: string;
   render: RenderOptions;
+  /** De-identification, when the run de-identifies; the key itself is never stored. */
+  deid?: DeidSpec;
+}
+
+/** How a run de-identifies (src/deid): part of what it delivers, so part of its id. */
+export interface DeidSpec {
+  profile: 'basic';
+  /** Tags as 8 hex digits (--deid-keep, --deid-remove). */
+  keep: string[];
+  remove: string[];
+  /** Staff names scrubbed from reports (--deid-staff-names), one per entry. */
+  staffNames: string[];
+  /** Leave out images at risk of burned-in text (--deid-quarantine). */
+  quarantine: boolean;
+  /** Fingerprint of SECRET_KEY: a resumed run refuses another key. */
+  keyId: string;
 }
 
 /**
@@ -33,6 +49,8 @@ export function runIdOf(spec: RunSpec): string {
     destination: spec.destination,
     prefix: spec.prefix,
     render: spec.render,
+    // Absent from runs that do not de-identify, so their ids stay what they were.
+    ...(spec.deid === undefined ? {} : { deid: spec.deid }),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }

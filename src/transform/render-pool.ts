@@ -8,6 +8,7 @@ import 'sharp';
 import { deserializeError, EtlError } from '../domain/errors.js';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
+import type { DeidOptions, DeidPhi } from '../deid/deidentify-dicom.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
 import type { RenderTask, RenderTaskResult } from './render-worker.js';
 
@@ -32,9 +33,12 @@ export type RenderOutcome =
  * The encoded images of the frames options.frames selects, in frame order, and the header
  * facts (null when the header cannot be read).
  */
-export type RenderFramesOutcome = { dicom: Uint8Array; attributes: InstanceAttributes | null } & (
-  { ok: true; images: RenderedImage[] } | { ok: false; error: EtlError }
-);
+export type RenderFramesOutcome = {
+  dicom: Uint8Array;
+  attributes: InstanceAttributes | null;
+  /** The original header's facts, when the file was de-identified (see deidentifyDicom). */
+  phi: DeidPhi | null;
+} & ({ ok: true; images: RenderedImage[] } | { ok: false; error: EtlError });
 
 /**
  * piscina needs JavaScript: next to this module once compiled; when vitest runs the TypeScript
@@ -99,7 +103,11 @@ export class RenderPool {
    * Like render(), for every frame when options.frames is 'all' (frame 1 otherwise). The worker
    * decodes one frame at a time and keeps only the encoded images.
    */
-  async renderFrames(bytes: Uint8Array, options: RenderOptions): Promise<RenderFramesOutcome> {
+  async renderFrames(
+    bytes: Uint8Array,
+    options: RenderOptions,
+    deid?: DeidOptions,
+  ): Promise<RenderFramesOutcome> {
     if (this.#closed) {
       throw new EtlError('RENDER_FAILED', 'render pool is closed', { retryable: true });
     }
@@ -111,7 +119,7 @@ export class RenderPool {
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
       result = await this.#piscina.run(
-        { bytes: input, options },
+        { bytes: input, options, ...(deid === undefined ? {} : { deid }) },
         { transferList: [input.buffer as ArrayBuffer], signal: deadline },
       );
     } catch (error) {
@@ -128,11 +136,12 @@ export class RenderPool {
         { cause: error, retryable: true },
       );
     }
-    const dicom = moved ? result.dicom : bytes;
-    const { attributes } = result;
+    // De-identified bytes are new: always the worker's. Otherwise the caller's, unless moved.
+    const dicom = moved || deid !== undefined ? result.dicom : bytes;
+    const { attributes, phi } = result;
     return result.ok
-      ? { ok: true, images: result.images, dicom, attributes }
-      : { ok: false, error: deserializeError(result.error), dicom, attributes };
+      ? { ok: true, images: result.images, dicom, attributes, phi }
+      : { ok: false, error: deserializeError(result.error), dicom, attributes, phi };
   }
 
   /** Waits for the tasks in flight, then terminates the workers. */

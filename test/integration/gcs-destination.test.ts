@@ -50,6 +50,8 @@ describe('a run into gs:// (the GCS emulator, the real client)', () => {
     );
     expect(result.stderr).not.toMatch(/ERROR|FATAL/);
     expect(result.code).toBe(0);
+    // Identifiable data going to a bucket is said out loud.
+    expect(result.stderr).toMatch(/cloud bucket and is NOT de-identified/);
     expect(emulator.failures.injected.length).toBeGreaterThanOrEqual(4);
     const bucket = storage.bucket(BUCKET);
     const [csv] = await bucket.file(`${PREFIX}/dicom-reports-extracted-sample.csv`).download();

@@ -267,7 +267,7 @@ describe('gcs emulator driven by @google-cloud/storage', () => {
       file.save('x', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }),
     ).rejects.toMatchObject({
       code: 403,
-      message: expect.stringMatching(/storage\.objects\.create/),
+      message: expect.stringMatching(/storage\.objects\.create/) as unknown,
     });
     expect(emulator.failures.injected.map((f) => f.kind)).toEqual(['403']);
     emulator.failures.clear();

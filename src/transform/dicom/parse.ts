@@ -29,10 +29,13 @@ const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 const UNDEFINED_LENGTH = 0xffffffff;
 
 /** Explicit VRs with a 4-byte value length after two reserved bytes (PS3.5 7.1.2). */
-const LONG_VRS = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'];
+export const LONG_VRS = [
+  ...['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ'],
+  ...['SV', 'UC', 'UN', 'UR', 'UT', 'UV'],
+];
 
 /** Every VR of PS3.5 6.2: the two letters that open an explicit VR element's value header. */
-const VRS = new Set(
+export const VRS = new Set(
   [
     ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL'],
     ...['SS', 'ST', 'TM', 'UI', 'UL', 'US'],

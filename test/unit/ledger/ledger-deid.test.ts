@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtlError } from '../../../src/domain/errors.js';
+import type { SqlClient } from '../../../src/domain/sql.js';
+import type { SelectedInstance } from '../../../src/extract/selection.js';
+import { Ledger } from '../../../src/ledger/ledger.js';
+import type { RunSpec } from '../../../src/pipeline/run-spec.js';
+import { openPglite } from '../../../src/sql/pglite-client.js';
+
+const spec: RunSpec = {
+  source: 'pglite:test',
+  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
+  queryParameters: { studies: 2, seed: '0' },
+  pageSize: 25,
+  batchSize: 10,
+  destination: 'file:///tmp/out',
+  prefix: 'p',
+  render: { quality: 90, optimiseCoding: false },
+  deid: {
+    profile: 'basic',
+    keep: [],
+    remove: [],
+    staffNames: ['Ada Lovelace'],
+    quarantine: true,
+    keyId: 'k',
+  },
+};
+
+function instance(study: string, id: string, report: string): SelectedInstance {
+  return {
+    studyId: study,
+    seriesId: `${study}-s`,
+    seriesNumber: 1,
+    instanceId: id,
+    instanceNumber: 1,
+    filePath: `/pacs/Smith/${id}.dcm`,
+    fileUrl: `file:///pacs/Smith/${id}.dcm`,
+    reportFields: [{ value: report, createdAt: '2024-03-02T10:00:00.000Z' }],
+  };
+}
+
+describe('Ledger, for a run that de-identifies', () => {
+  let dir: string;
+  let db: SqlClient;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'eden-ledger-deid-'));
+    db = await openPglite(join(dir, 'state'), 'test state');
+    ledger = await Ledger.open(db);
+    await ledger.createRun('d1', spec);
+    await ledger.writeSelection('d1', 10, async (addPage) => {
+      await addPage([
+        instance('S1', 'I1', 'John Smith seen 2024-03-02 by Ada Lovelace, MRN: 12345678.'),
+        instance('S2', 'I2', 'Seen 2024-03-02.'),
+      ]);
+      return 1;
+    });
+    const pairs = ['S1', 'S2', 'S1-s', 'S2-s', 'I1', 'I2'].map((real) => ({
+      kind: real.startsWith('I') ? 'instance' : real.endsWith('-s') ? 'series' : 'study',
+      real,
+      pseudonym: `pseudo-${real}`,
+    }));
+    await ledger.recordPseudonyms('d1', pairs);
+    await ledger.recordPhi('d1', 0, 'S1', {
+      facts: {
+        names: ['Smith^John'],
+        ids: ['12345678'],
+        institutions: [],
+        addresses: [],
+        phones: [],
+        dateShiftDays: -10,
+      },
+      pseudonyms: [{ kind: 'patient', real: 'P1', pseudonym: 'PATX' }],
+    });
+    for (const ordinal of [0, 1]) {
+      await ledger.recordOutcome('d1', ordinal, {
+        status: ordinal === 0 ? 'delivered' : 'failed',
+        attempts: 1,
+        dicom: null,
+        images: [],
+        recipe: null,
+        attributes: null,
+        error:
+          ordinal === 0
+            ? null
+            : new EtlError('FILE_MISSING', 'no file /pacs/Smith/I2.dcm', {
+                subject: 'instance I2',
+              }),
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives rows with pseudonyms, no paths, a scrubbed report and shifted report time', async () => {
+    const [first, second] = await ledger.datasetRows('d1', (key) => key);
+    expect(first).toMatchObject({
+      studyId: 'pseudo-S1',
+      seriesId: 'pseudo-S1-s',
+      instanceId: 'pseudo-I1',
+      filePath: null,
+      fileUrl: null,
+      reportValue: '[NAME] seen 2024-02-21 by [NAME], MRN: [ID].',
+      fieldCreatedAt: '2024-02-21T10:00:00.000Z',
+    });
+    // No instance of S2 was read: its dates cannot be moved, so they go.
+    expect(second).toMatchObject({
+      reportValue: 'Seen [DATE].',
+      fieldCreatedAt: null,
+      errorMessage: 'DICOM file not found',
+    });
+  });
+
+  it('keeps the map, and counts the replacements per rule for the card', async () => {
+    expect(await ledger.deidMap('d1')).toContainEqual({
+      kind: 'patient',
+      real: 'P1',
+      pseudonym: 'PATX',
+    });
+    const summary = await ledger.deidSummary('d1');
+    expect(summary?.scrubCounts).toEqual({
+      date: 2,
+      'header-name': 1,
+      'labelled-id': 1,
+      'staff-name': 1,
+    });
+    expect(summary?.staffNames).toBe(1);
+  });
+});
