@@ -40,6 +40,13 @@ export interface StoredRecord {
   outcome: 'created' | 'already-present';
 }
 
+/** Milliseconds an instance spent in each stage (of its last attempt); absent: not reached. */
+export interface StageTimings {
+  fetch?: number;
+  render?: number;
+  store?: number;
+}
+
 /** A rendered image as the ledger keeps it: one per instance, or one per frame. */
 export interface StoredImage extends StoredRecord {
   /** 1-based frame of the DICOM image. */
@@ -324,13 +331,15 @@ export class Ledger {
       images: readonly StoredImage[];
       recipe: RenderRecipe | null;
       error: EtlError | null;
+      timings: StageTimings;
     },
   ): Promise<void> {
     const { dicom, images, error } = outcome;
     await this.sql.query(
       `UPDATE eden_items SET status = $3, attempts = $4,
          dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
-         images = $10, recipe = $11, error_code = $12, error_message = $13, updated_at = now()
+         images = $10, recipe = $11, error_code = $12, error_message = $13, timings = $14,
+         updated_at = now()
        WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
       [
         runId,
@@ -346,6 +355,7 @@ export class Ledger {
         outcome.recipe === null ? null : JSON.stringify(outcome.recipe),
         error?.code ?? null,
         error === null ? null : error.oneLine(),
+        JSON.stringify(outcome.timings),
       ],
     );
   }

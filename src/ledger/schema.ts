@@ -2,7 +2,7 @@
  * Bumped whenever a table changes shape: a state directory written by another version is
  * refused by name rather than misread.
  */
-export const LEDGER_VERSION = '2';
+export const LEDGER_VERSION = '3';
 
 /**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS eden_items (
   recipe          jsonb,
   error_code      text,
   error_message   text,
+  timings         jsonb,
   updated_at      timestamptz,
   PRIMARY KEY (run_id, ordinal),
   UNIQUE (run_id, instance_id)

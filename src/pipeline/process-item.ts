@@ -1,7 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../extract/http-fetcher.js';
-import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
+import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from './run-spec.js';
@@ -54,10 +55,20 @@ export async function processItem(
   for (;;) {
     attempts += 1;
     let dicom: StoredRecord | null = null;
+    // Per stage, for the dashboard's timings; a failed attempt keeps the stages it reached.
+    const timings: StageTimings = {};
+    let mark = performance.now();
+    const lap = (stage: keyof StageTimings) => {
+      const now = performance.now();
+      timings[stage] = Math.round(now - mark);
+      mark = now;
+    };
     try {
       const dicomKey = keys.dicom(item.instanceId).full;
       const bytes = await ctx.fetcher.fetch(item);
+      lap('fetch');
       const rendered = await ctx.renderer.renderFrames(bytes, spec.render);
+      lap('render');
       if (!rendered.ok && !DELIVER_DICOM_ANYWAY.has(rendered.error.code)) throw rendered.error;
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
@@ -72,6 +83,7 @@ export async function processItem(
           frame,
         });
       }
+      lap('store');
       await ctx.ledger.recordOutcome(runId, item.ordinal, {
         status: 'delivered',
         attempts,
@@ -79,6 +91,7 @@ export async function processItem(
         images,
         recipe: rendered.images[0]?.recipe ?? null,
         error: null,
+        timings,
       });
       const imageBytes = images.reduce((sum, image) => sum + image.size, 0);
       return { status: 'delivered', bytes: dicom.size + imageBytes };
@@ -114,6 +127,7 @@ export async function processItem(
         images: [],
         recipe: null,
         error: located,
+        timings,
       });
       return { status: 'failed', bytes: dicom?.size ?? 0 };
     }

@@ -6,6 +6,7 @@ import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
 import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
+import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
 import type { RunSpec } from '../../../src/pipeline/run-spec.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 
@@ -85,6 +86,7 @@ describe('Ledger', () => {
       images: [{ ...stored('p/images-jpg/11.jpg'), outcome: 'already-present', frame: 1 }],
       recipe: null,
       error: null,
+      timings: { fetch: 3, render: 20, store: 5 },
     });
     await ledger.recordOutcome('r1', 1, {
       status: 'failed',
@@ -93,6 +95,7 @@ describe('Ledger', () => {
       images: [],
       recipe: null,
       error: new EtlError('NOT_DICOM', 'no DICM marker', { subject: 'instance 12' }),
+      timings: { fetch: 1 },
     });
     // A second record for a settled item changes nothing (exactly once).
     await ledger.recordOutcome('r1', 0, {
@@ -102,6 +105,7 @@ describe('Ledger', () => {
       images: [],
       recipe: null,
       error: new EtlError('INTERNAL', 'late duplicate'),
+      timings: { fetch: 1 },
     });
     expect(await ledger.batchNumbers('r1', true)).toEqual([1]);
     const counts = await ledger.counts('r1');
@@ -126,6 +130,7 @@ describe('Ledger', () => {
       images: [],
       recipe: null,
       error: new EtlError('FILE_MISSING', 'gone'),
+      timings: { fetch: 1 },
     });
     const rows = await ledger.datasetRows('r1', (key) => key.slice(2));
     expect(rows.map((row) => [row.instanceId, row.status, row.dicomKey])).toEqual([
@@ -170,7 +175,7 @@ describe('Ledger', () => {
         INSERT INTO eden_meta VALUES ('ledger_version', '1')`);
       await expect(Ledger.open(other)).rejects.toMatchObject({
         code: 'STATE_UNAVAILABLE',
-        message: expect.stringContaining('ledger 1, this one reads 2') as unknown,
+        message: expect.stringContaining(`ledger 1, this one reads ${LEDGER_VERSION}`) as unknown,
       });
     } finally {
       await other.close();
