@@ -4,6 +4,7 @@ import { ERROR_CODES, EtlError } from '../domain/errors.js';
 import { RunStopped } from '../queue/limiter.js';
 import { addConfigCommand } from './config-command.js';
 import { addConvertCommand } from './convert-command.js';
+import { addDashboardCommand } from './dashboard-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT_STOPPED } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
@@ -26,6 +27,7 @@ addRunCommand(program);
 addDemoCommand(program);
 addConvertCommand(program);
 addSamplePacsCommand(program);
+addDashboardCommand(program);
 addConfigCommand(program);
 
 try {
