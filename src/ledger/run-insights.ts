@@ -150,10 +150,10 @@ export class RunInsights {
       instances: FailedInstance[];
     }>(
       `SELECT error_code, count(*)::int AS n,
-         (jsonb_agg(jsonb_build_object('instanceId', instance_id, 'studyId', study_id,
+         coalesce(jsonb_agg(jsonb_build_object('instanceId', instance_id, 'studyId', study_id,
             'attempts', attempts, 'message', coalesce(error_message, ''),
             'fileUrl', file_url, 'filePath', file_path) ORDER BY ordinal)
-          FILTER (WHERE rank <= $2)) AS instances
+          FILTER (WHERE rank <= $2), '[]'::jsonb) AS instances
        FROM (SELECT *, row_number() OVER (PARTITION BY error_code ORDER BY ordinal) AS rank
              FROM eden_items WHERE run_id = $1 AND status = 'failed') AS f
        GROUP BY error_code ORDER BY n DESC, error_code`,
