@@ -46,7 +46,7 @@ header a { color: #cfe3ff; text-decoration: none; }
 header strong { font-size: 16px; }
 main { padding: 16px 20px; max-width: 1400px; }
 table { border-collapse: collapse; background: #fff; width: 100%; margin: 8px 0 20px; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #e3e6eb; vertical-align: top; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #e3e6eb; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #eef1f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { background: #e3e6eb; border-radius: 3px; width: 160px; height: 10px; overflow: hidden; display: flex; }
@@ -54,7 +54,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { background: #fff8e1; border: 1px solid #f0d98c; padding: 8px 12px; border-radius: 4px; }
 .error { background: #fdecec; border: 1px solid #f1b5b5; padding: 8px 12px; border-radius: 4px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 14px; }
-.card { background: #fff; border: 1px solid #e3e6eb; border-radius: 4px; padding: 8px; }
+.card { background: #fff; border: 1px solid #e3e6eb; border-radius: 4px; padding: 8px; margin: 0; }
 .card img { width: 100%; height: 240px; object-fit: contain; background: #000; }
 .card p { white-space: pre-wrap; font-size: 12px; max-height: 160px; overflow: auto; margin: 6px 0 0; }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; padding: 10px; }
