@@ -31,7 +31,7 @@ export interface RunOverview {
 }
 
 /** One failed instance, with the reason the ledger recorded. */
-export interface FailedInstance {
+interface FailedInstance {
   instanceId: string;
   studyId: string;
   attempts: number;
