@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, collect, runCli, startCli, tempDir } from '../support/cli.js';
+import { createTestDatabase } from '../support/postgres.js';
 import { csvObjects } from '../support/rfc4180.js';
 
 const USER = 'radiologist';
@@ -94,7 +95,7 @@ describe('eden-etl dashboard in a real browser', () => {
     expect(response?.status()).toBe(200);
 
     const row = page.locator('tr[data-run]', { hasText: '/broken/' });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
     const cell = async (field: string) =>
       (await row.locator(`[data-field="${field}"]`).innerText()).trim();
     expect(await cell('total')).toBe(String(total));
@@ -106,7 +107,9 @@ describe('eden-etl dashboard in a real browser', () => {
     await row.locator('a code').click();
     await page.waitForURL(/\/runs\/[0-9a-f]{16}$/);
     expect((await page.locator('[data-field="failed"]').innerText()).trim()).toBe('2');
-    await expect.poll(() => page.locator('table td', { hasText: 'fetch' }).count()).toBe(1);
+    await expect
+      .poll(() => page.locator('table td', { hasText: 'fetch' }).count(), { timeout: 10_000 })
+      .toBe(1);
 
     await page.getByRole('link', { name: 'Failures (2)' }).click();
     await page.waitForURL(/\/failures$/);
@@ -124,12 +127,14 @@ describe('eden-etl dashboard in a real browser', () => {
     for (const image of await images.all()) {
       await image.scrollIntoViewIfNeeded();
       await expect
-        .poll(() =>
-          image.evaluate((element) => {
-            // No DOM types in this project: the two properties read are declared here.
-            const loaded = element as unknown as { complete: boolean; naturalWidth: number };
-            return loaded.complete ? loaded.naturalWidth : 0;
-          }),
+        .poll(
+          () =>
+            image.evaluate((element) => {
+              // No DOM types in this project: the two properties read are declared here.
+              const loaded = element as unknown as { complete: boolean; naturalWidth: number };
+              return loaded.complete ? loaded.naturalWidth : 0;
+            }),
+          { timeout: 10_000 },
         )
         .toBeGreaterThan(0);
     }
@@ -154,4 +159,35 @@ describe('eden-etl dashboard in a real browser', () => {
     expect(result.stderr).toContain('CONFIG_INVALID');
     expect(result.stderr).toContain('DASHBOARD_PASSWORD');
   });
+});
+
+describe('eden-etl dashboard over a PostgreSQL run state', () => {
+  it('shows the runs and metrics another process wrote to the shared state', async () => {
+    const { dir, cleanup } = await tempDir('dashboard-pg');
+    const database = await createTestDatabase('dashboard');
+    let dashboard: { child: ChildProcess; url: string } | undefined;
+    try {
+      const env = cleanEnv({ STATE_DATABASE_URL: database.url });
+      const demo = await runCli(['demo', '--studies', '1'], dir, env);
+      expect(demo.code, demo.stderr).toBe(0);
+      const runId = /Run id: ([0-9a-f]{16})/.exec(demo.stdout)?.[1];
+      expect(runId).toBeDefined();
+      // Localhost without a password: no credentials needed.
+      dashboard = await startDashboard(dir, { STATE_DATABASE_URL: database.url });
+      const runs = await (await fetch(`${dashboard.url}/runs`)).text();
+      expect(runs).toContain(`data-run="${runId}"`);
+      const metrics = await (await fetch(`${dashboard.url}/metrics`)).text();
+      expect(metrics).toContain('eden_ledger_up 1');
+      expect(metrics).toContain('eden_runs{status="finalized"} 1');
+      expect(metrics).toMatch(/eden_instances_processed_total\{status="delivered"\} [1-9]/);
+    } finally {
+      if (dashboard !== undefined) {
+        const exited = collect(dashboard.child);
+        dashboard.child.kill('SIGTERM');
+        expect((await exited).code).toBe(0);
+      }
+      await database.drop();
+      await cleanup();
+    }
+  }, 300_000);
 });
