@@ -4,35 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
-import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
-import type { RunSpec } from '../../../src/pipeline/run-spec.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
+import { selectedInstance, TEST_SPEC } from './ledger-fixtures.js';
 
-const spec: RunSpec = {
-  source: 'pglite:test',
-  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
-  queryParameters: { studies: 2, seed: '0' },
-  pageSize: 25,
-  batchSize: 2,
-  destination: 'file:///tmp/out',
-  prefix: 'p',
-  render: { quality: 90, optimiseCoding: false },
-};
-
-function instance(study: number, id: number, fields: [string, string | null][]): SelectedInstance {
-  return {
-    studyId: String(study),
-    seriesId: `${study}0`,
-    seriesNumber: 1,
-    instanceId: String(id),
-    instanceNumber: id,
-    filePath: `f${id}`,
-    fileUrl: `file:///f${id}`,
-    reportFields: fields.map(([value, createdAt]) => ({ value, createdAt })),
-  };
-}
+const spec = TEST_SPEC;
+const instance = selectedInstance;
 
 describe('Ledger', () => {
   let dir: string;

@@ -4,35 +4,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
-import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { RunInsights } from '../../../src/ledger/run-insights.js';
-import type { RunSpec } from '../../../src/pipeline/run-spec.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
+import { selectedInstance, TEST_SPEC } from './ledger-fixtures.js';
 
-const spec: RunSpec = {
-  source: 'pglite:test',
-  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
-  queryParameters: { studies: 2, seed: '0' },
-  pageSize: 25,
-  batchSize: 10,
-  destination: 'file:///tmp/out',
-  prefix: 'p',
-  render: { quality: 90, optimiseCoding: false },
-};
+const spec = { ...TEST_SPEC, batchSize: 10 };
 
-function instance(study: number, id: number): SelectedInstance {
-  return {
-    studyId: String(study),
-    seriesId: `${study}0`,
-    seriesNumber: 1,
-    instanceId: String(id),
-    instanceNumber: id,
-    filePath: `f${id}`,
-    fileUrl: `https://reader:s3cret@pacs.example/files/${id}.dcm`,
-    reportFields: [{ value: `report of study ${study}`, createdAt: null }],
-  };
-}
+const instance = (study: number, id: number) =>
+  selectedInstance(
+    study,
+    id,
+    [[`report of study ${study}`, null]],
+    `https://reader:s3cret@pacs.example/files/${id}.dcm`,
+  );
 
 const stored = (key: string, size: number) => ({
   key,
