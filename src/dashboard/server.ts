@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -277,9 +277,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       .send(errorPage('Unavailable', message, hint).text);
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, () => resolve(listening));
-    listening.once('error', reject);
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? 'the port is in use'
+          : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
+            ? 'no network interface of this machine has that address'
+            : error.message;
+      reject(
+        new EtlError('CONFIG_INVALID', `the dashboard cannot listen: ${why}`, {
+          subject: `${options.host}:${options.port}`,
+          hint: 'choose another --port, or a --host this machine has (127.0.0.1, 0.0.0.0)',
+          cause: error,
+        }),
+      );
+    });
+    server.listen(options.port, options.host, resolve);
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -255,6 +255,14 @@ describe('the dashboard server', () => {
     });
   });
 
+  it('says so when its port is taken', async () => {
+    const port = Number(new URL(dashboard.url).port);
+    await expect(startDashboard({ ...options, port })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('the port is in use') as unknown,
+    });
+  });
+
   it('on localhost without a password, lets everyone in', async () => {
     const open = await startDashboard({ ...options, password: undefined, queues: null });
     try {
