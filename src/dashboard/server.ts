@@ -59,6 +59,9 @@ const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png
 const CONTENT_SECURITY_POLICY =
   "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+const BOARD_SECURITY_POLICY =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -166,6 +169,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       queues: options.queues.queues.map((queue) => new BullMQAdapter(queue)),
       serverAdapter: board,
       options: { uiConfig: { boardTitle: 'eden-etl queues' } },
+    });
+    // Bull Board's own scripts and styles, and nothing from elsewhere: its page links web
+    // fonts from a third party, which a hospital browser has no reason to contact.
+    app.use('/queues', (_request, response, next) => {
+      response.set('Content-Security-Policy', BOARD_SECURITY_POLICY);
+      next();
     });
     app.use('/queues', board.getRouter() as express.Router);
   } else {

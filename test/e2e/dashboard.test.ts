@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, collect, runCli, startCli, tempDir } from '../support/cli.js';
@@ -44,6 +46,7 @@ describe('eden-etl dashboard in a real browser', () => {
   let dashboard: { child: ChildProcess; url: string } | undefined;
   let total: number;
   const broken: { id: string; code: string }[] = [];
+  const queuePrefix = `eden-test-board-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('dashboard'));
@@ -72,7 +75,12 @@ describe('eden-etl dashboard in a real browser', () => {
     );
     expect(run.code, run.stderr).toBe(3);
 
-    dashboard = await startDashboard(dir, { DASHBOARD_USER: USER, DASHBOARD_PASSWORD: PASSWORD });
+    dashboard = await startDashboard(dir, {
+      DASHBOARD_USER: USER,
+      DASHBOARD_PASSWORD: PASSWORD,
+      REDIS_URL: 'redis://127.0.0.1:6379/0',
+      EDEN_QUEUE_PREFIX: queuePrefix,
+    });
     browser = await chromium.launch(CHROMIUM);
   }, 300_000);
 
@@ -83,6 +91,10 @@ describe('eden-etl dashboard in a real browser', () => {
       dashboard.child.kill('SIGTERM');
       await exited;
     }
+    const redis = new Redis('redis://127.0.0.1:6379/0');
+    const keys = await redis.keys(`${queuePrefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
     await cleanup();
   });
 
@@ -139,6 +151,21 @@ describe('eden-etl dashboard in a real browser', () => {
         .toBeGreaterThan(0);
     }
     expect(await page.locator('.card p').first().innerText()).toMatch(/\w{3,}/);
+    await context.close();
+  });
+
+  it('shows the queues in Bull Board', async () => {
+    const context = await browser!.newContext({
+      httpCredentials: { username: USER, password: PASSWORD },
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${dashboard!.url}/queues`);
+    for (const name of ['eden-batches', 'eden-finalize', 'eden-schedules']) {
+      await page.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
+    }
+    expect(problems).toEqual([]);
     await context.close();
   });
 
