@@ -105,7 +105,7 @@ export function addDashboardCommand(program: Command): void {
   ).action(async (options: Record<string, unknown>) => {
     const { config } = resolveConfig(options);
     const logger = loggerFor(config);
-    await initErrorTracking(config.sentryDsn, TOOL_VERSION);
+    initErrorTracking(config.sentryDsn, TOOL_VERSION);
     const ledger = await openLedgerAccess(config);
     const redis = openQueues(config, logger);
     try {

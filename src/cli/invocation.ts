@@ -62,7 +62,7 @@ export async function runAndExit(
   logger: Logger,
 ): Promise<void> {
   const resume = options.resume;
-  await initErrorTracking(config.sentryDsn, TOOL_VERSION);
+  initErrorTracking(config.sentryDsn, TOOL_VERSION);
   try {
     process.exitCode = await executeRun({
       config,

@@ -10,7 +10,9 @@ import { redactUrl } from './redact.js';
 
 type SentryModule = typeof import('@sentry/node');
 
-let sentry: SentryModule | null = null;
+let settings: { dsn: string; release: string } | null = null;
+let client: Promise<SentryModule> | null = null;
+const inFlight = new Set<Promise<unknown>>();
 
 const SECRET_FIELD = /pass|secret|token|authorization|cookie|credential|api[-_]?key|dsn/i;
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s'"<>()]+/gi;
@@ -45,31 +47,37 @@ export function scrubEvent(event: ErrorEvent): ErrorEvent {
   return scrubbed;
 }
 
-/** Starts Sentry when a DSN is configured; returns whether it did. */
-export async function initErrorTracking(
-  dsn: string | undefined,
-  release: string,
-): Promise<boolean> {
+/**
+ * Turns error tracking on when a DSN is configured; returns whether it did. The SDK itself is
+ * loaded with the first error, so a run that fails nothing does not pay for loading it.
+ */
+export function initErrorTracking(dsn: string | undefined, release: string): boolean {
   if (dsn === undefined) return false;
-  const module = await import('@sentry/node');
-  // Without the default integrations: no tracing, no instrumentation of every library, just
-  // the errors we hand over (with their causes).
-  module.initWithoutDefaultIntegrations({
-    dsn,
-    release: `eden-etl@${release}`,
-    dataCollection: {
-      userInfo: false,
-      cookies: false,
-      httpHeaders: false,
-      urlQueryParams: false,
-      httpBodies: [],
-    },
-    integrations: [module.linkedErrorsIntegration(), module.dedupeIntegration()],
-    beforeSend: (event) => scrubEvent(event),
-    beforeBreadcrumb: () => null,
-  });
-  sentry = module;
+  settings = { dsn, release };
   return true;
+}
+
+function loadSentry(options: { dsn: string; release: string }): Promise<SentryModule> {
+  client ??= import('@sentry/node').then((module) => {
+    // Without the default integrations: no tracing, no instrumentation of every library, just
+    // the errors we hand over (with their causes).
+    module.initWithoutDefaultIntegrations({
+      dsn: options.dsn,
+      release: `eden-etl@${options.release}`,
+      dataCollection: {
+        userInfo: false,
+        cookies: false,
+        httpHeaders: false,
+        urlQueryParams: false,
+        httpBodies: [],
+      },
+      integrations: [module.linkedErrorsIntegration(), module.dedupeIntegration()],
+      beforeSend: (event) => scrubEvent(event),
+      beforeBreadcrumb: () => null,
+    });
+    return module;
+  });
+  return client;
 }
 
 /** Reports an error with its context (command, run id, …); does nothing without a DSN. */
@@ -77,7 +85,7 @@ export function captureError(
   error: unknown,
   context: Record<string, string | number | boolean | undefined> = {},
 ): void {
-  if (sentry === null) return;
+  if (settings === null) return;
   const tags: Record<string, string> = {};
   if (isEtlError(error)) {
     tags.code = error.code;
@@ -87,11 +95,15 @@ export function captureError(
   for (const [key, value] of Object.entries(context)) {
     if (value !== undefined) tags[key] = String(value);
   }
-  sentry.captureException(error, { tags });
+  const sent = loadSentry(settings).then((sentry) => sentry.captureException(error, { tags }));
+  inFlight.add(sent);
+  // Reporting must never become an error of its own; flushErrorTracking waits for it.
+  void sent.catch(() => undefined).finally(() => inFlight.delete(sent));
 }
 
 /** Waits until reported errors are sent (before the process exits), at most `timeoutMs`. */
 export async function flushErrorTracking(timeoutMs = 2000): Promise<void> {
-  if (sentry === null) return;
-  await sentry.flush(timeoutMs);
+  if (client === null) return;
+  await Promise.allSettled([...inFlight]);
+  await (await client).flush(timeoutMs);
 }

@@ -61,7 +61,7 @@ describe('error tracking', () => {
   });
 
   it('starts nothing without a DSN, and reporting is then a no-op', async () => {
-    expect(await initErrorTracking(undefined, '0.0.0')).toBe(false);
+    expect(initErrorTracking(undefined, '0.0.0')).toBe(false);
     captureError(new Error('nobody hears this'));
     await flushErrorTracking();
     const sentry = await import('@sentry/node');
@@ -81,7 +81,7 @@ describe('error tracking', () => {
       });
     });
     const dsn = `${server.origin.replace('http://', 'http://publickey@')}/7`;
-    expect(await initErrorTracking(dsn, '1.2.3')).toBe(true);
+    expect(initErrorTracking(dsn, '1.2.3')).toBe(true);
     captureError(
       new EtlError('STATE_UNAVAILABLE', 'cannot reach postgres://etl:hunter2@db/state', {
         subject: 'state',
