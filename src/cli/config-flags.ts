@@ -4,13 +4,19 @@ import { CONFIG_KEYS, type ConfigKey, type KeySpec } from '../config/schema.js';
 const SPECS: Readonly<Record<ConfigKey, KeySpec>> = CONFIG_KEYS;
 
 /**
- * Adds a flag for every configuration key that has one (the table in src/config/schema.ts),
- * except `omit`. Commander names each value after the flag in camelCase, which is the key.
+ * Adds a flag for every configuration key that has one (the table in src/config/schema.ts) and
+ * belongs to the command, except `omit`; with `only`, just those keys.
  */
-export function addConfigFlags(command: Command, omit: readonly ConfigKey[] = []): Command {
+export function addConfigFlags(
+  command: Command,
+  omit: readonly ConfigKey[] = [],
+  only?: readonly ConfigKey[],
+): Command {
   for (const key of Object.keys(SPECS) as ConfigKey[]) {
     const spec = SPECS[key];
     if (spec.flag === undefined || omit.includes(key)) continue;
+    if (only !== undefined && !only.includes(key)) continue;
+    if (spec.commands !== undefined && !spec.commands.includes(command.name())) continue;
     const isSwitch = spec.expected === 'true or false';
     const defaultNote =
       spec.default === undefined ? '' : ` (default: ${JSON.stringify(spec.default)})`;
@@ -19,11 +25,18 @@ export function addConfigFlags(command: Command, omit: readonly ConfigKey[] = []
   return command.option('--env-file <path>', 'Read variables from this file', '.env');
 }
 
+/** Commander's name for a flag's value: `--state-dir` → `stateDir`, `--port` → `port`. */
+function optionName(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
 /** The configuration values given as flags, keyed by configuration key. */
 export function configFlags(options: Record<string, unknown>): Partial<Record<ConfigKey, unknown>> {
   const flags: Partial<Record<ConfigKey, unknown>> = {};
   for (const key of Object.keys(SPECS) as ConfigKey[]) {
-    if (options[key] !== undefined) flags[key] = options[key];
+    const flag = SPECS[key].flag;
+    const value = flag === undefined ? undefined : options[optionName(flag)];
+    if (value !== undefined) flags[key] = value;
   }
   return flags;
 }

@@ -1,8 +1,16 @@
 import { loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { ERROR_CODES, isEtlError } from '../domain/errors.js';
+import {
+  captureError,
+  flushErrorTracking,
+  initErrorTracking,
+} from '../observability/error-tracking.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { RunStopped } from '../queue/limiter.js';
 import { configFlags } from './config-flags.js';
 import { executeRun } from './execute-run.js';
+import { TOOL_VERSION } from './package-info.js';
 
 /** Exit code of a run stopped by a signal after finishing its instances in flight. */
 export const EXIT_STOPPED = 130;
@@ -54,11 +62,26 @@ export async function runAndExit(
   logger: Logger,
 ): Promise<void> {
   const resume = options.resume;
-  process.exitCode = await executeRun({
-    config,
-    logger,
-    resume: resume === true ? true : typeof resume === 'string' ? resume : undefined,
-    out: process.stdout,
-    signal: stopSignal(logger),
-  });
+  initErrorTracking(config.sentryDsn, TOOL_VERSION);
+  try {
+    process.exitCode = await executeRun({
+      config,
+      logger,
+      resume: resume === true ? true : typeof resume === 'string' ? resume : undefined,
+      out: process.stdout,
+      signal: stopSignal(logger),
+    });
+  } catch (error) {
+    if (isFatal(error)) {
+      captureError(error, { command: 'run' });
+      await flushErrorTracking();
+    }
+    throw error;
+  }
+}
+
+/** Errors worth tracking: not a stop the user asked for, nor a usage or configuration mistake. */
+function isFatal(error: unknown): boolean {
+  if (error instanceof RunStopped) return false;
+  return !isEtlError(error) || ERROR_CODES[error.code].exitCode === 1;
 }

@@ -5,6 +5,7 @@ import { RunStopped } from '../queue/limiter.js';
 import { addConfigCommand } from './config-command.js';
 import { addConvertCommand } from './convert-command.js';
 import { addDeidMapCommand } from './deid-map-command.js';
+import { addDashboardCommand } from './dashboard-command.js';
 import { addDemoCommand } from './demo-command.js';
 import { EXIT_STOPPED } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
@@ -27,6 +28,7 @@ addRunCommand(program);
 addDemoCommand(program);
 addConvertCommand(program);
 addSamplePacsCommand(program);
+addDashboardCommand(program);
 addConfigCommand(program);
 addDeidMapCommand(program);
 

@@ -14,6 +14,8 @@ export interface KeySpec {
   env?: readonly string[];
   /** The command-line flag, as shown to users. */
   flag?: string;
+  /** The commands that take the flag; absent: every command that takes configuration flags. */
+  commands?: readonly string[];
   default?: unknown;
   /**
    * Redacted wherever the configuration is shown: `true` hides the whole value, `'url'` only
@@ -428,10 +430,29 @@ export const CONFIG_KEYS = {
     secret: 'url',
     doc: 'Optional error tracking (the seed spelling SENTRY_DNS is accepted).',
   },
+  dashboardPort: {
+    schema: z.coerce.number().int().min(0).max(65535),
+    expected: 'a TCP port, 0..65535 (0: any free port)',
+    env: ['DASHBOARD_PORT'],
+    flag: '--port',
+    commands: ['dashboard'],
+    default: 3000,
+    doc: 'Port the dashboard listens on.',
+  },
+  dashboardHost: {
+    schema: z.string().min(1),
+    expected: 'a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0',
+    env: ['DASHBOARD_HOST'],
+    flag: '--host',
+    commands: ['dashboard'],
+    default: '127.0.0.1',
+    doc: 'Address the dashboard listens on; other than localhost it needs DASHBOARD_PASSWORD.',
+  },
   dashboardUser: {
-    schema: optionalText,
+    schema: z.string().min(1),
     expected: 'a user name',
     env: ['DASHBOARD_USER', 'FLOWER_USER'],
+    default: 'admin',
     doc: 'Dashboard login (the seed FLOWER_USER is accepted).',
   },
   dashboardPassword: {

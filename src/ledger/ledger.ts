@@ -54,6 +54,13 @@ export interface StoredRecord {
   outcome: 'created' | 'already-present';
 }
 
+/** Milliseconds an instance spent in each stage (of its last attempt); absent: not reached. */
+export interface StageTimings {
+  fetch?: number;
+  render?: number;
+  store?: number;
+}
+
 /** A rendered image as the ledger keeps it: one per instance, or one per frame. */
 export interface StoredImage extends StoredRecord {
   /** 1-based frame of the DICOM image. */
@@ -459,6 +466,7 @@ export class Ledger {
       /** Header facts; null when the file could not be fetched or its header read. */
       attributes: InstanceAttributes | null;
       error: EtlError | null;
+      timings: StageTimings;
     },
   ): Promise<void> {
     const { dicom, images, error } = outcome;
@@ -466,7 +474,7 @@ export class Ledger {
       `UPDATE eden_items SET status = $3, attempts = $4,
          dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
          images = $10, recipe = $11, error_code = $12, error_message = $13, attributes = $14,
-         updated_at = now()
+         timings = $15, updated_at = now()
        WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
       [
         runId,
@@ -483,6 +491,7 @@ export class Ledger {
         error?.code ?? null,
         error === null ? null : error.oneLine(),
         outcome.attributes === null ? null : JSON.stringify(outcome.attributes),
+        JSON.stringify(outcome.timings),
       ],
     );
   }

@@ -2,7 +2,7 @@
  * Bumped whenever a table changes shape: a state directory written by another version is
  * refused by name rather than misread.
  */
-export const LEDGER_VERSION = '4';
+export const LEDGER_VERSION = '5';
 
 /**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS eden_items (
   attributes      jsonb,
   error_code      text,
   error_message   text,
+  timings         jsonb,
   updated_at      timestamptz,
   PRIMARY KEY (run_id, ordinal),
   UNIQUE (run_id, instance_id)

@@ -1,8 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../extract/http-fetcher.js';
-import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
+import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from './run-spec.js';
@@ -71,10 +72,20 @@ export async function processItem(
     attempts += 1;
     let dicom: StoredRecord | null = null;
     let attributes: InstanceAttributes | null = null;
+    // Per stage, for the dashboard's timings; a failed attempt keeps the stages it reached.
+    const timings: StageTimings = {};
+    let mark = performance.now();
+    const lap = (stage: keyof StageTimings) => {
+      const now = performance.now();
+      timings[stage] = Math.round(now - mark);
+      mark = now;
+    };
     try {
       const dicomKey = keys.dicom(name).full;
       const bytes = await ctx.fetcher.fetch(item);
+      lap('fetch');
       const rendered = await ctx.renderer.renderFrames(bytes, spec.render, ctx.deid?.options);
+      lap('render');
       ({ attributes } = rendered);
       if (rendered.phi !== null) {
         await ctx.ledger.recordPhi(runId, item.ordinal, item.studyId, rendered.phi);
@@ -93,6 +104,7 @@ export async function processItem(
           frame,
         });
       }
+      lap('store');
       await ctx.ledger.recordOutcome(runId, item.ordinal, {
         status: 'delivered',
         attempts,
@@ -101,6 +113,7 @@ export async function processItem(
         recipe: rendered.images[0]?.recipe ?? null,
         attributes: rendered.attributes,
         error: null,
+        timings,
       });
       const imageBytes = images.reduce((sum, image) => sum + image.size, 0);
       return { status: 'delivered', bytes: dicom.size + imageBytes };
@@ -137,6 +150,7 @@ export async function processItem(
         recipe: null,
         attributes,
         error: located,
+        timings,
       });
       return { status: 'failed', bytes: dicom?.size ?? 0 };
     }

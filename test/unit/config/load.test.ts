@@ -63,7 +63,7 @@ describe('loadConfig', () => {
         SOURCE_DATABASE_PORT: '6543',
         GCS_BUCKET_NAME: 'ai-training-dev',
         SENTRY_DNS: 'https://key@sentry.example/1',
-        FLOWER_USER: 'admin',
+        FLOWER_USER: 'ops',
         FLOWER_PASSWORD: 'pw',
         LOGGING_LEVEL: 'DEBUG',
         REDIS_URL: 'redis://localhost:6379/0',
@@ -73,7 +73,7 @@ describe('loadConfig', () => {
     expect(config.source).toBe('postgres://reader:s3cr3t%2Fx@db.local:6543/pacs');
     expect(config.dest).toBe('gs://ai-training-dev');
     expect(config.sentryDsn).toBe('https://key@sentry.example/1');
-    expect(config.dashboardUser).toBe('admin');
+    expect(config.dashboardUser).toBe('ops');
     expect(config.logLevel).toBe('debug');
   });
 

@@ -83,6 +83,7 @@ describe('Ledger, for a run that de-identifies', () => {
         images: [],
         recipe: null,
         attributes: null,
+        timings: {},
         error:
           ordinal === 0
             ? null

@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceAttributes } from '../../../src/domain/dataset.js';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
-import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
-import type { RunSpec } from '../../../src/pipeline/run-spec.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
+import { selectedInstance, TEST_SPEC } from './ledger-fixtures.js';
 
 const NO_ATTRIBUTES: InstanceAttributes = {
   sopClassUid: null,
@@ -26,29 +25,8 @@ const NO_ATTRIBUTES: InstanceAttributes = {
   seriesDescription: null,
 };
 
-const spec: RunSpec = {
-  source: 'pglite:test',
-  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
-  queryParameters: { studies: 2, seed: '0' },
-  pageSize: 25,
-  batchSize: 2,
-  destination: 'file:///tmp/out',
-  prefix: 'p',
-  render: { quality: 90, optimiseCoding: false },
-};
-
-function instance(study: number, id: number, fields: [string, string | null][]): SelectedInstance {
-  return {
-    studyId: String(study),
-    seriesId: `${study}0`,
-    seriesNumber: 1,
-    instanceId: String(id),
-    instanceNumber: id,
-    filePath: `f${id}`,
-    fileUrl: `file:///f${id}`,
-    reportFields: fields.map(([value, createdAt]) => ({ value, createdAt })),
-  };
-}
+const spec = TEST_SPEC;
+const instance = selectedInstance;
 
 describe('Ledger', () => {
   let dir: string;
@@ -103,6 +81,7 @@ describe('Ledger', () => {
       recipe: null,
       attributes: { ...NO_ATTRIBUTES, modality: 'CR', imageType: ['ORIGINAL', 'PRIMARY'] },
       error: null,
+      timings: { fetch: 3, render: 20, store: 5 },
     });
     await ledger.recordOutcome('r1', 1, {
       status: 'failed',
@@ -112,6 +91,7 @@ describe('Ledger', () => {
       recipe: null,
       attributes: null,
       error: new EtlError('NOT_DICOM', 'no DICM marker', { subject: 'instance 12' }),
+      timings: { fetch: 1 },
     });
     // A second record for a settled item changes nothing (exactly once).
     await ledger.recordOutcome('r1', 0, {
@@ -122,6 +102,7 @@ describe('Ledger', () => {
       recipe: null,
       attributes: null,
       error: new EtlError('INTERNAL', 'late duplicate'),
+      timings: { fetch: 1 },
     });
     expect(await ledger.batchNumbers('r1', true)).toEqual([1]);
     const counts = await ledger.counts('r1');
@@ -147,6 +128,7 @@ describe('Ledger', () => {
       recipe: null,
       attributes: null,
       error: new EtlError('FILE_MISSING', 'gone'),
+      timings: { fetch: 1 },
     });
     const rows = await ledger.datasetRows('r1', (key) => key.slice(2));
     expect(rows.map((row) => [row.instanceId, row.status, row.dicomKey])).toEqual([

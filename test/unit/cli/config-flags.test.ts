@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { addConfigFlags, configFlags } from '../../../src/cli/config-flags.js';
+
+const flagsOf = (command: Command) => command.options.map((option) => option.long);
+
+describe('configuration flags', () => {
+  it('gives a command-specific flag to its command only', () => {
+    const program = new Command();
+    const run = addConfigFlags(program.command('run'));
+    const dashboard = addConfigFlags(
+      program.command('dashboard'),
+      [],
+      ['dashboardPort', 'stateDir'],
+    );
+    expect(flagsOf(run)).toContain('--studies');
+    expect(flagsOf(run)).not.toContain('--port');
+    expect(flagsOf(dashboard)).toEqual(['--state-dir', '--port', '--env-file']);
+  });
+
+  it('maps each flag value back to its configuration key', async () => {
+    const program = new Command().exitOverride();
+    let seen: Record<string, unknown> = {};
+    addConfigFlags(program.command('dashboard'), [], ['dashboardPort', 'stateDir']).action(
+      (options: Record<string, unknown>) => {
+        seen = configFlags(options);
+      },
+    );
+    await program.parseAsync(['dashboard', '--port', '8080', '--state-dir', '/s'], {
+      from: 'user',
+    });
+    expect(seen).toEqual({ dashboardPort: '8080', stateDir: '/s' });
+  });
+});

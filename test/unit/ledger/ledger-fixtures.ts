@@ -1,0 +1,33 @@
+import type { SelectedInstance } from '../../../src/extract/selection.js';
+import type { RunSpec } from '../../../src/pipeline/run-spec.js';
+
+/** A run spec for ledger tests: only its shape matters, nothing is fetched or written. */
+export const TEST_SPEC: RunSpec = {
+  source: 'pglite:test',
+  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
+  queryParameters: { studies: 2, seed: '0' },
+  pageSize: 25,
+  batchSize: 2,
+  destination: 'file:///tmp/out',
+  prefix: 'p',
+  render: { quality: 90, optimiseCoding: false },
+};
+
+/** Instance `id` of study `study`, with the study's report fields as [value, created at]. */
+export function selectedInstance(
+  study: number,
+  id: number,
+  fields: [string, string | null][],
+  fileUrl = `file:///f${id}`,
+): SelectedInstance {
+  return {
+    studyId: String(study),
+    seriesId: `${study}0`,
+    seriesNumber: 1,
+    instanceId: String(id),
+    instanceNumber: id,
+    filePath: `f${id}`,
+    fileUrl,
+    reportFields: fields.map(([value, createdAt]) => ({ value, createdAt })),
+  };
+}
