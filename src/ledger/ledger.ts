@@ -1,9 +1,11 @@
 import type { DatasetRow, InstanceAttributes } from '../domain/dataset.js';
 import { EtlError, type ErrorCode } from '../domain/errors.js';
+import type { Exclusion, ExclusionReason } from '../domain/exclusions.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
 import type { SelectedInstance } from '../extract/selection.js';
 import type { RunSpec } from '../pipeline/run-spec.js';
+import { hammingDistance } from '../transform/image-stats.js';
 import { aggregateStudyReport } from '../transform/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
@@ -25,6 +27,9 @@ export interface RunRecord {
 export interface PendingItem {
   ordinal: number;
   studyId: string;
+  seriesId: string;
+  /** The study's aggregated report, for the report gate. */
+  reportValue: string;
   instanceId: string;
   filePath: string | null;
   fileUrl: string | null;
@@ -51,6 +56,9 @@ export interface RunCounts {
   pending: number;
   delivered: number;
   failed: number;
+  /** Kept out by a quality gate (nothing stored). */
+  excluded: number;
+  excludedByReason: Partial<Record<ExclusionReason, number>>;
   /** Objects found already in the destination with the same content (not written again). */
   alreadyPresent: number;
   dicomBytes: number;
@@ -293,18 +301,25 @@ export class Ledger {
     const { rows } = await this.sql.query<{
       ordinal: number;
       study_id: string;
+      series_id: string;
+      report_value: string | null;
       instance_id: string;
       file_path: string | null;
       file_url: string | null;
       attempts: number;
     }>(
-      `SELECT ordinal, study_id, instance_id, file_path, file_url, attempts FROM eden_items
-       WHERE run_id = $1 AND batch_no = $2 AND status = 'pending' ORDER BY ordinal`,
+      `SELECT i.ordinal, i.study_id, i.series_id, r.report_value, i.instance_id, i.file_path,
+         i.file_url, i.attempts
+       FROM eden_items i
+       LEFT JOIN eden_study_reports r ON r.run_id = i.run_id AND r.study_id = i.study_id
+       WHERE i.run_id = $1 AND i.batch_no = $2 AND i.status = 'pending' ORDER BY i.ordinal`,
       [runId, batchNo],
     );
     return rows.map((row) => ({
       ordinal: row.ordinal,
       studyId: row.study_id,
+      seriesId: row.series_id,
+      reportValue: row.report_value ?? '',
       instanceId: row.instance_id,
       filePath: row.file_path,
       fileUrl: row.file_url,
@@ -317,7 +332,7 @@ export class Ledger {
     runId: string,
     ordinal: number,
     outcome: {
-      status: 'delivered' | 'failed';
+      status: 'delivered' | 'failed' | 'excluded';
       attempts: number;
       dicom: StoredRecord | null;
       /** In frame order; empty when nothing was rendered. */
@@ -326,6 +341,8 @@ export class Ledger {
       /** Header facts; null when the file could not be fetched or its header read. */
       attributes: InstanceAttributes | null;
       error: EtlError | null;
+      /** Set with status 'excluded': the gate that kept the instance out. */
+      exclusion?: Exclusion | null;
     },
   ): Promise<void> {
     const { dicom, images, error } = outcome;
@@ -333,7 +350,7 @@ export class Ledger {
       `UPDATE eden_items SET status = $3, attempts = $4,
          dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
          images = $10, recipe = $11, error_code = $12, error_message = $13, attributes = $14,
-         updated_at = now()
+         exclusion_reason = $15, exclusion_detail = $16, updated_at = now()
        WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
       [
         runId,
@@ -350,8 +367,84 @@ export class Ledger {
         error?.code ?? null,
         error === null ? null : error.oneLine(),
         outcome.attributes === null ? null : JSON.stringify(outcome.attributes),
+        outcome.exclusion?.reason ?? null,
+        outcome.exclusion?.detail ?? null,
       ],
     );
+  }
+
+  /**
+   * The duplicate gates' run-wide check, atomic with the admission of the image: under a table
+   * lock (concurrent workers on a shared state database take turns; PGlite has one connection
+   * anyway), looks for an admitted image with the same pixels (`exact`) or, in another series,
+   * a dHash at most `nearBits` apart (`nearBits` null: no near check); returns it, or admits
+   * this image and returns null. Of two duplicates the first to get here is delivered. Admitting
+   * again (a retried instance) replaces its own entry.
+   */
+  async admitImage(
+    runId: string,
+    image: {
+      ordinal: number;
+      seriesId: string;
+      patientId: string | null;
+      pixelSha256: string;
+      dHash: string;
+    },
+    checks: { exact: boolean; nearBits: number | null },
+  ): Promise<Exclusion | null> {
+    const BAND_HEX = 8;
+    const bands = Array.from(
+      { length: image.dHash.length / BAND_HEX },
+      (_, band) => `${band}:${image.dHash.slice(band * BAND_HEX, (band + 1) * BAND_HEX)}`,
+    );
+    return this.sql.transaction(async (tx) => {
+      await tx.exec('LOCK TABLE eden_image_hashes IN SHARE ROW EXCLUSIVE MODE');
+      type Match = { ordinal: number; instance_id: string; patient_id: string | null; dhash: string };
+      const select = `SELECT h.ordinal, i.instance_id, h.patient_id, h.dhash FROM eden_image_hashes h
+        JOIN eden_items i ON i.run_id = h.run_id AND i.ordinal = h.ordinal
+        WHERE h.run_id = $1 AND h.ordinal <> $2`;
+      const whose = (match: Match) =>
+        match.patient_id !== null && match.patient_id === image.patientId
+          ? 'the same patient'
+          : 'another patient';
+      if (checks.exact) {
+        const exact = await tx.query<Match>(
+          `${select} AND h.pixel_sha256 = $3 ORDER BY h.ordinal LIMIT 1`,
+          [runId, image.ordinal, image.pixelSha256],
+        );
+        const match = exact.rows[0];
+        if (match !== undefined) {
+          return {
+            reason: 'DUPLICATE_IMAGE',
+            detail: `same pixels as instance ${match.instance_id} (${whose(match)})`,
+          };
+        }
+      }
+      if (checks.nearBits !== null) {
+        const near = await tx.query<Match>(
+          `${select} AND h.series_id <> $3 AND h.bands && $4::text[] ORDER BY h.ordinal`,
+          [runId, image.ordinal, image.seriesId, bands],
+        );
+        for (const match of near.rows) {
+          const bits = hammingDistance(match.dhash, image.dHash);
+          if (bits <= checks.nearBits) {
+            return {
+              reason: 'NEAR_DUPLICATE',
+              detail: `dHash ${bits} bits from instance ${match.instance_id} (${whose(match)})`,
+            };
+          }
+        }
+      }
+      await tx.query(
+        `INSERT INTO eden_image_hashes (run_id, ordinal, series_id, patient_id, pixel_sha256, dhash,
+           bands)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (run_id, ordinal) DO UPDATE SET pixel_sha256 = EXCLUDED.pixel_sha256,
+           dhash = EXCLUDED.dhash, bands = EXCLUDED.bands, patient_id = EXCLUDED.patient_id`,
+        [runId, image.ordinal, image.seriesId, image.patientId, image.pixelSha256, image.dHash, bands],
+      );
+      return null;
+    });
   }
 
   async counts(runId: string): Promise<RunCounts> {
@@ -360,6 +453,7 @@ export class Ledger {
       pending: number;
       delivered: number;
       failed: number;
+      excluded: number;
       already_present: number;
       dicom_bytes: string | number | null;
       image_bytes: string | number | null;
@@ -368,6 +462,7 @@ export class Ledger {
          count(*) FILTER (WHERE status = 'pending')::int AS pending,
          count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
          count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         count(*) FILTER (WHERE status = 'excluded')::int AS excluded,
          (count(*) FILTER (WHERE dicom_outcome = 'already-present')
            + coalesce(sum(image.present), 0))::int AS already_present,
          coalesce(sum(dicom_size), 0)::text AS dicom_bytes,
@@ -388,6 +483,11 @@ export class Ledger {
        WHERE run_id = $1 AND status = 'failed' GROUP BY error_code ORDER BY error_code`,
       [runId],
     );
+    const reasons = await this.sql.query<{ exclusion_reason: ExclusionReason; n: number }>(
+      `SELECT exclusion_reason, count(*)::int AS n FROM eden_items
+       WHERE run_id = $1 AND status = 'excluded' GROUP BY exclusion_reason ORDER BY exclusion_reason`,
+      [runId],
+    );
     const row = rows[0];
     if (row === undefined) throw new EtlError('INTERNAL', 'count query returned no row');
     return {
@@ -395,6 +495,10 @@ export class Ledger {
       pending: row.pending,
       delivered: row.delivered,
       failed: row.failed,
+      excluded: row.excluded,
+      excludedByReason: Object.fromEntries(
+        reasons.rows.map((reason) => [reason.exclusion_reason, reason.n]),
+      ),
       alreadyPresent: row.already_present,
       dicomBytes: Number(row.dicom_bytes),
       imageBytes: Number(row.image_bytes),
@@ -418,7 +522,9 @@ export class Ledger {
       file_url: string | null;
       report_value: string | null;
       field_created_at: Date | null;
-      status: 'pending' | 'delivered' | 'failed';
+      status: 'pending' | 'delivered' | 'failed' | 'excluded';
+      exclusion_reason: ExclusionReason | null;
+      exclusion_detail: string | null;
       dicom_key: string | null;
       dicom_size: string | number | null;
       dicom_sha256: string | null;
@@ -466,6 +572,10 @@ export class Ledger {
         errorMessage: row.error_message,
         recipe: row.recipe,
         attributes: row.attributes,
+        exclusion:
+          row.exclusion_reason === null
+            ? null
+            : { reason: row.exclusion_reason, detail: row.exclusion_detail ?? '' },
       };
     });
   }

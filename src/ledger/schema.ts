@@ -2,7 +2,7 @@
  * Bumped whenever a table changes shape: a state directory written by another version is
  * refused by name rather than misread.
  */
-export const LEDGER_VERSION = '3';
+export const LEDGER_VERSION = '4';
 
 /**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS eden_items (
   instance_number integer,
   file_path       text,
   file_url        text,
-  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed', 'excluded')),
   attempts        integer NOT NULL DEFAULT 0,
   dicom_key       text,
   dicom_size      bigint,
@@ -49,11 +49,30 @@ CREATE TABLE IF NOT EXISTS eden_items (
   attributes      jsonb,
   error_code      text,
   error_message   text,
+  exclusion_reason text,
+  exclusion_detail text,
   updated_at      timestamptz,
   PRIMARY KEY (run_id, ordinal),
   UNIQUE (run_id, instance_id)
 );
 CREATE INDEX IF NOT EXISTS eden_items_batch ON eden_items (run_id, batch_no, status);
+
+-- The images admitted to a run so far, for the duplicate gates: the exact pixel hash, and the
+-- 256-bit dHash cut into eight 32-bit bands (each tagged with its position), so that a near
+-- duplicate (at most 7 bits apart) shares at least one band and is found through the index,
+-- not by comparing with every image of the run.
+CREATE TABLE IF NOT EXISTS eden_image_hashes (
+  run_id       text NOT NULL REFERENCES eden_runs (run_id) ON DELETE CASCADE,
+  ordinal      integer NOT NULL,
+  series_id    text NOT NULL,
+  patient_id   text,
+  pixel_sha256 text NOT NULL,
+  dhash        text NOT NULL,
+  bands        text[] NOT NULL,
+  PRIMARY KEY (run_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS eden_image_hashes_pixels ON eden_image_hashes (run_id, pixel_sha256);
+CREATE INDEX IF NOT EXISTS eden_image_hashes_bands ON eden_image_hashes USING gin (bands);
 
 CREATE TABLE IF NOT EXISTS eden_study_reports (
   run_id           text NOT NULL REFERENCES eden_runs (run_id) ON DELETE CASCADE,

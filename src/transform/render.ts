@@ -13,6 +13,7 @@ import { parseDicom } from './dicom/parse.js';
 import { readImage, type PixelImage, type StoredFrame } from './dicom/pixel-data.js';
 import { readPresentation, type Presentation } from './dicom/presentation.js';
 import { encodeImage, type Raster } from './encode-image.js';
+import { imageStats } from './image-stats.js';
 import {
   applyDisplayFunction,
   applyDisplayLut,
@@ -288,9 +289,12 @@ function returnRasterMemory(buffer: ArrayBufferLike): void {
 }
 
 async function encode(raster: RasterFrame, options: ResolvedRenderOptions): Promise<RenderedImage> {
+  // Before encoding: the gates judge the pixels, not what the codec made of them.
+  const stats = imageStats(raster);
   const encoded = await encodeImage(raster, options);
   return {
     bytes: encoded.bytes,
+    stats,
     recipe: {
       ...raster.recipe,
       width: encoded.width,

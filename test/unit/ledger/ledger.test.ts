@@ -35,6 +35,15 @@ const spec: RunSpec = {
   destination: 'file:///tmp/out',
   prefix: 'p',
   render: { quality: 90, optimiseCoding: false },
+  quality: { gates: ['blank', 'duplicate'], minReportChars: 20 },
+  splits: {
+    shares: [
+      { name: 'train', fraction: 0.8 },
+      { name: 'test', fraction: 0.2 },
+    ],
+    keyFingerprint: '0123456789abcdef',
+    keySource: 'default',
+  },
 };
 
 function instance(study: number, id: number, fields: [string, string | null][]): SelectedInstance {

@@ -21,6 +21,7 @@ function description(overrides: Partial<DatasetDescription> = {}): DatasetDescri
       instances: 200,
       delivered: 197,
       failed: 3,
+      excluded: 0,
       failuresByCode: { FILE_MISSING: 2, DICOM_INVALID: 1 },
       dicomBytes: 123_456_789,
       imageBytes: 9_876_543,
