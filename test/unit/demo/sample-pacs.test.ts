@@ -121,7 +121,9 @@ describe('ensureSamplePacs', () => {
     );
 
     const rows = await instanceRows(db);
-    expect(summary).toMatchObject({ created: true, studies: 3, deletedStudies: 1, series: 8 });
+    // Two series per study, and one defect series in each of the two live studies that have
+    // one (study-plan.ts, InstanceQuirk).
+    expect(summary).toMatchObject({ created: true, studies: 3, deletedStudies: 1, series: 10 });
     expect(summary.instances).toBe(rows.length);
     expect(progress).toEqual([
       [1, 4],
