@@ -33,7 +33,9 @@ const EXIT_FAILED_INSTANCES = 3;
 /** The split key: --split-key, else SECRET_KEY, else the documented public default. */
 function splitKeyOf(config: Config): { key: string; source: 'default' | 'configured' } {
   const key = config.splitKey ?? config.secretKey;
-  return key === undefined ? { key: DEFAULT_SPLIT_KEY, source: 'default' } : { key, source: 'configured' };
+  return key === undefined
+    ? { key: DEFAULT_SPLIT_KEY, source: 'default' }
+    : { key, source: 'configured' };
 }
 
 async function specFromConfig(config: Config, rootUrl: string, prefix: string): Promise<RunSpec> {

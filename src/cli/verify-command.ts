@@ -37,7 +37,11 @@ export function addVerifyCommand(program: Command): void {
     .action(async (dest: string, options: Record<string, unknown>) => {
       const { config } = resolveConfig(options);
       const where = dest.startsWith('gs://') ? { root: dest, prefix: '' } : localFolder(dest);
-      const destination = await openDestination(where.root, where.prefix, config.gcsCredentialsPath);
+      const destination = await openDestination(
+        where.root,
+        where.prefix,
+        config.gcsCredentialsPath,
+      );
       try {
         const result = await verifyDataset(destination.store, datasetKeys(destination.prefix));
         const shown = `${destination.store.displayUrl}/${destination.prefix}`;

@@ -328,7 +328,7 @@ export const CONFIG_KEYS = {
     env: ['EDEN_MIN_REPORT_CHARS'],
     flag: '--min-report-chars',
     default: 20,
-    doc: "The short-report gate excludes studies whose report has fewer characters (0: only empty).",
+    doc: 'The short-report gate excludes studies whose report has fewer characters (0: only empty).',
   },
   splits: {
     schema: splitsText,

@@ -30,7 +30,7 @@ export const SOP_CLASS = {
  * unexposed plate, a CT topogram, a reformat (DERIVED\SECONDARY), a dose screen (secondary
  * capture), and (a study-level defect) a report that says almost nothing.
  */
-export type InstanceQuirk =
+type InstanceQuirk =
   | 'mislabelled-polarity'
   | 'resent-copy'
   | 'resent-noisy-copy'
@@ -702,7 +702,9 @@ export function planStudy(seed: number, ordinal: number): PlannedStudy {
   });
   if (kind === 'chest-ct' && quirkSlot(ordinal) === 3) {
     // Dictated but never written: the report gate's case.
-    study.reportFields = [{ ...study.reportFields[0]!, name: 'findings', value: 'Report to follow.' }];
+    study.reportFields = [
+      { ...study.reportFields[0]!, name: 'findings', value: 'Report to follow.' },
+    ];
   }
   return study;
 }

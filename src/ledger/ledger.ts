@@ -399,7 +399,12 @@ export class Ledger {
     );
     return this.sql.transaction(async (tx) => {
       await tx.exec('LOCK TABLE eden_image_hashes IN SHARE ROW EXCLUSIVE MODE');
-      type Match = { ordinal: number; instance_id: string; patient_id: string | null; dhash: string };
+      type Match = {
+        ordinal: number;
+        instance_id: string;
+        patient_id: string | null;
+        dhash: string;
+      };
       const select = `SELECT h.ordinal, i.instance_id, h.patient_id, h.dhash FROM eden_image_hashes h
         JOIN eden_items i ON i.run_id = h.run_id AND i.ordinal = h.ordinal
         WHERE h.run_id = $1 AND h.ordinal <> $2`;
@@ -441,7 +446,15 @@ export class Ledger {
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (run_id, ordinal) DO UPDATE SET pixel_sha256 = EXCLUDED.pixel_sha256,
            dhash = EXCLUDED.dhash, bands = EXCLUDED.bands, patient_id = EXCLUDED.patient_id`,
-        [runId, image.ordinal, image.seriesId, image.patientId, image.pixelSha256, image.dHash, bands],
+        [
+          runId,
+          image.ordinal,
+          image.seriesId,
+          image.patientId,
+          image.pixelSha256,
+          image.dHash,
+          bands,
+        ],
       );
       return null;
     });

@@ -102,10 +102,26 @@ function composition(contents: TrainingContents): string[] {
   return [
     '### Composition',
     `${metadata.length} images of ${studies.length} studies of ${patients.size} patients (images as in ${code(METADATA_JSONL_NAME)}: one per delivered image file).`,
-    countTable('Modality', 'images', countBy(metadata, (line) => line.modality ?? UNKNOWN)),
-    countTable('View position', 'images', countBy(metadata, (line) => line.view_position ?? UNKNOWN)),
-    countTable('Sex', 'patients', countBy([...patients.values()], (sex) => sex)),
-    countTable('Age band (years, at the study)', 'studies', countBy([...studyAge.values()], (band) => band)),
+    countTable(
+      'Modality',
+      'images',
+      countBy(metadata, (line) => line.modality ?? UNKNOWN),
+    ),
+    countTable(
+      'View position',
+      'images',
+      countBy(metadata, (line) => line.view_position ?? UNKNOWN),
+    ),
+    countTable(
+      'Sex',
+      'patients',
+      countBy([...patients.values()], (sex) => sex),
+    ),
+    countTable(
+      'Age band (years, at the study)',
+      'studies',
+      countBy([...studyAge.values()], (band) => band),
+    ),
     '### Report length',
     reportLengths(studies),
   ];

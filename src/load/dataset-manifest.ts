@@ -24,7 +24,7 @@ const byKey = ([a]: [string, ManifestEntry], [b]: [string, ManifestEntry]) =>
   a < b ? -1 : a > b ? 1 : 0;
 
 export function datasetVersion(objects: Record<string, ManifestEntry>): string {
-  const lines = (Object.entries(objects) as [string, ManifestEntry][])
+  const lines = Object.entries<ManifestEntry>(objects)
     .sort(byKey)
     .map(([key, entry]) => `${entry.sha256}  ${entry.size}  ${key}\n`)
     .join('');
@@ -47,7 +47,10 @@ export function buildManifest(
     for (const image of row.images) objects[image.key] = { sha256: image.sha256, size: image.size };
   }
   for (const [key, bytes] of Object.entries(files)) {
-    objects[key] = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength };
+    objects[key] = {
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.byteLength,
+    };
   }
   const sorted = Object.fromEntries(Object.entries(objects).sort(byKey));
   return { version: datasetVersion(sorted), objects: sorted };

@@ -40,4 +40,3 @@ export function table(
   const rule = header.map((_, index) => align?.[index] ?? '---');
   return [header, rule, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
-

@@ -38,7 +38,7 @@ export function splitOf(patientKey: string, key: string, shares: readonly SplitS
  * (after any pseudonymisation, as delivered), else `study:` and the study id, so a study
  * without a patient id is still split, on its own.
  */
-export function studyPatients(rows: readonly DatasetRow[]): Map<string, string> {
+function studyPatients(rows: readonly DatasetRow[]): Map<string, string> {
   const patients = new Map<string, string>();
   for (const row of rows) {
     const patientId = row.attributes?.patientId;

@@ -79,7 +79,6 @@ async function checkObjects(
   return kept;
 }
 
-
 function difference(a: ReadonlySet<string>, b: ReadonlySet<string>): string[] {
   return [...a].filter((item) => !b.has(item)).sort();
 }
@@ -101,18 +100,18 @@ function checkConsistency(
   if (metadataBytes === undefined || studiesBytes === undefined || csvBytes === undefined) return;
   const metadata = parseJsonl<MetadataLine>(keys.metadata.relative, metadataBytes, differences);
   const studies = parseJsonl<StudyLine>(keys.studies.relative, studiesBytes, differences);
-  const rows = parse(Buffer.from(csvBytes), { columns: true, skip_empty_lines: true }) as Record<
-    string,
-    string
-  >[];
+  const rows = parse<Record<string, string>>(Buffer.from(csvBytes), {
+    columns: true,
+    skip_empty_lines: true,
+  });
 
-  const images = new Set(
-    Object.keys(objects).filter((key) => /^images-(jpg|png)\//.test(key)),
-  );
+  const images = new Set(Object.keys(objects).filter((key) => /^images-(jpg|png)\//.test(key)));
   const inMetadata = new Set(metadata.map((line) => line.file_name));
   const inStudies = new Set(studies.flatMap((study) => study.file_names));
   const inCsv = new Set(
-    rows.filter((row) => row.status === 'delivered' && row.image_key !== '').map((row) => row.image_key!),
+    rows
+      .filter((row) => row.status === 'delivered' && row.image_key !== '')
+      .map((row) => row.image_key!),
   );
   const pairs: [string, Set<string>, string, Set<string>][] = [
     ['images in the manifest', images, `missing from ${keys.metadata.relative}`, inMetadata],
@@ -138,7 +137,10 @@ function checkConsistency(
     .map((line) => line.file_name);
   if (disagreeing.length > 0) {
     differences.push(
-      listed(`images whose split differs from their study's in ${keys.studies.relative}`, disagreeing),
+      listed(
+        `images whose split differs from their study's in ${keys.studies.relative}`,
+        disagreeing,
+      ),
     );
   }
   for (const [patient, splits] of patientsInSeveralSplits([...metadata, ...studies])) {

@@ -35,10 +35,14 @@ export async function finalizeRun(
 ): Promise<FinalizeResult> {
   const planned = await ledger.findRun(runId);
   if (planned !== null && splitKeyFingerprint(splitKey) !== planned.spec.splits.keyFingerprint) {
-    throw new EtlError('CONFIG_INVALID', 'the split key differs from the one the run started with', {
-      subject: runId,
-      hint: 'give the same --split-key (or SECRET_KEY) as when the run started; a different key would move patients between splits',
-    });
+    throw new EtlError(
+      'CONFIG_INVALID',
+      'the split key differs from the one the run started with',
+      {
+        subject: runId,
+        hint: 'give the same --split-key (or SECRET_KEY) as when the run started; a different key would move patients between splits',
+      },
+    );
   }
   const stamped = await ledger.stampFinished(runId);
   const counts = await ledger.counts(runId);
@@ -99,7 +103,11 @@ export async function finalizeRun(
     await store.replace(key.full, written[key.relative]!, contentType);
   }
   const manifest = buildManifest(rows, written);
-  await store.replace(keys.manifest.full, encoder.encode(manifestJson(manifest)), CONTENT_TYPES.json);
+  await store.replace(
+    keys.manifest.full,
+    encoder.encode(manifestJson(manifest)),
+    CONTENT_TYPES.json,
+  );
   // The card goes last: its presence says the dataset beside it is complete.
   await store.replace(
     keys.readme.full,

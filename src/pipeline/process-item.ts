@@ -4,11 +4,7 @@ import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../extract/http-fetcher.js';
 import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
-import {
-  firstExclusion,
-  instanceGates,
-  NEAR_DUPLICATE_BITS,
-} from '../quality/quality-gates.js';
+import { firstExclusion, instanceGates, NEAR_DUPLICATE_BITS } from '../quality/quality-gates.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from './run-spec.js';
 
@@ -88,7 +84,10 @@ export async function processItem(
         );
       }
       if (exclusion !== null) {
-        ctx.logger.debug({ instanceId: item.instanceId, reason: exclusion.reason }, exclusion.detail);
+        ctx.logger.debug(
+          { instanceId: item.instanceId, reason: exclusion.reason },
+          exclusion.detail,
+        );
         await ctx.ledger.recordOutcome(runId, item.ordinal, {
           status: 'excluded',
           attempts,

@@ -157,10 +157,7 @@ const INSTANCE_GATES: readonly [GateId, (settings: GateSettings) => QualityGate]
 ];
 
 /** The enabled per-instance gates, in evaluation order. */
-export function instanceGates(
-  enabled: readonly GateId[],
-  settings: GateSettings,
-): QualityGate[] {
+export function instanceGates(enabled: readonly GateId[], settings: GateSettings): QualityGate[] {
   return INSTANCE_GATES.filter(([id]) => enabled.includes(id)).map(([, gate]) => gate(settings));
 }
 

@@ -17,7 +17,7 @@ export function imageStats(raster: Raster): ImageStats {
   const { pixels, width, height, channels } = raster;
   const wide = pixels instanceof Uint16Array;
   const grey = (index: number): number => {
-    if (channels === 1) return wide ? (pixels[index]! >> 8) : pixels[index]!;
+    if (channels === 1) return wide ? pixels[index]! >> 8 : pixels[index]!;
     const at = index * 3;
     const [r, g, b] = [pixels[at]!, pixels[at + 1]!, pixels[at + 2]!].map((value) =>
       wide ? value >> 8 : value,

@@ -37,13 +37,15 @@ function mergeShapes(a: unknown, b: unknown, path: string, problems: string[]): 
   if (a === null) return b;
   if (b === null) return a;
   if (typeof a !== 'object' || typeof b !== 'object') {
-    if (a !== b) problems.push(`${path}: ${String(a)} vs ${String(b)}`);
+    if (a !== b) problems.push(`${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
     return a;
   }
   if (Array.isArray(a) !== Array.isArray(b)) problems.push(`${path}: array vs object`);
-  const keysA = Object.keys(a as object);
-  const keysB = Object.keys(b as object);
-  if (keysA.join() !== keysB.join()) problems.push(`${path}: keys ${keysA} vs ${keysB}`);
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.join() !== keysB.join()) {
+    problems.push(`${path}: keys ${keysA.join()} vs ${keysB.join()}`);
+  }
   return Object.fromEntries(
     keysA.map((key) => [
       key,

@@ -125,9 +125,15 @@ describe('manifest.json', () => {
   it('derives the version from the entries: same entries, same version; any change, another', () => {
     expect(manifest.version).toMatch(/^sha256:[0-9a-f]{16}$/);
     expect(buildManifest([...rows].reverse(), files).version).toBe(manifest.version);
-    const changed = { ...manifest.objects, 'images-jpg/a.jpg': { sha256: 'c'.repeat(64), size: 567 } };
+    const changed = {
+      ...manifest.objects,
+      'images-jpg/a.jpg': { sha256: 'c'.repeat(64), size: 567 },
+    };
     expect(datasetVersion(changed)).not.toBe(manifest.version);
-    const resized = { ...manifest.objects, 'images-jpg/a.jpg': { sha256: 'b'.repeat(64), size: 568 } };
+    const resized = {
+      ...manifest.objects,
+      'images-jpg/a.jpg': { sha256: 'b'.repeat(64), size: 568 },
+    };
     expect(datasetVersion(resized)).not.toBe(manifest.version);
   });
 });

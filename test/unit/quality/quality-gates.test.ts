@@ -43,8 +43,7 @@ function input(overrides: {
   reportValue?: string;
 }): GateInput {
   return {
-    attributes:
-      overrides.attributes === null ? null : { ...ATTRIBUTES, ...overrides.attributes },
+    attributes: overrides.attributes === null ? null : { ...ATTRIBUTES, ...overrides.attributes },
     stats: overrides.stats === null ? null : { ...STATS, ...overrides.stats },
     reportValue: overrides.reportValue ?? REPORT,
   };
