@@ -87,7 +87,7 @@ export interface RenderRecipe {
 /**
  * Cheap statistics of a rendered frame, taken from its display raster before encoding, for the
  * quality gates. Grey levels are 0..255 (luma for colour, the top byte of a 16-bit raster);
- * everything but `pixelSha256` comes from a sample of at most about 65k pixels.
+ * everything but `fileSha256` comes from a sample of at most about 65k pixels.
  */
 export interface ImageStats {
   mean: number;
@@ -100,8 +100,11 @@ export interface ImageStats {
   centreMean: number;
   /** Mean of the two bands centred at a quarter and three quarters of the width, same height. */
   sidesMean: number;
-  /** SHA-256 of the full raster (hex): equal pixels, equal hash. */
-  pixelSha256: string;
+  /**
+   * SHA-256 of the encoded image file (hex). The encoder is deterministic, so equal rasters give
+   * equal files; hashing the file (a tenth of the raster's bytes) keeps this cheap.
+   */
+  fileSha256: string;
   /**
    * 256-bit difference hash, 64 hex digits: the sign of the gradient between neighbouring block
    * means of a 17×16 grid, row by row. 64 bits (9×8) proved too coarse: CT slices of different

@@ -376,7 +376,7 @@ export class Ledger {
   /**
    * The duplicate gates' run-wide check, atomic with the admission of the image: under a table
    * lock (concurrent workers on a shared state database take turns; PGlite has one connection
-   * anyway), looks for an admitted image with the same pixels (`exact`) or, in another series,
+   * anyway), looks for an admitted image with the same file, so the same pixels (`exact`) or, in another series,
    * a dHash at most `nearBits` apart (`nearBits` null: no near check); returns it, or admits
    * this image and returns null. Of two duplicates the first to get here is delivered. Admitting
    * again (a retried instance) replaces its own entry.
@@ -387,7 +387,7 @@ export class Ledger {
       ordinal: number;
       seriesId: string;
       patientId: string | null;
-      pixelSha256: string;
+      fileSha256: string;
       dHash: string;
     },
     checks: { exact: boolean; nearBits: number | null },
@@ -414,8 +414,8 @@ export class Ledger {
           : 'another patient';
       if (checks.exact) {
         const exact = await tx.query<Match>(
-          `${select} AND h.pixel_sha256 = $3 ORDER BY h.ordinal LIMIT 1`,
-          [runId, image.ordinal, image.pixelSha256],
+          `${select} AND h.image_sha256 = $3 ORDER BY h.ordinal LIMIT 1`,
+          [runId, image.ordinal, image.fileSha256],
         );
         const match = exact.rows[0];
         if (match !== undefined) {
@@ -441,17 +441,17 @@ export class Ledger {
         }
       }
       await tx.query(
-        `INSERT INTO eden_image_hashes (run_id, ordinal, series_id, patient_id, pixel_sha256, dhash,
+        `INSERT INTO eden_image_hashes (run_id, ordinal, series_id, patient_id, image_sha256, dhash,
            bands)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (run_id, ordinal) DO UPDATE SET pixel_sha256 = EXCLUDED.pixel_sha256,
+         ON CONFLICT (run_id, ordinal) DO UPDATE SET image_sha256 = EXCLUDED.image_sha256,
            dhash = EXCLUDED.dhash, bands = EXCLUDED.bands, patient_id = EXCLUDED.patient_id`,
         [
           runId,
           image.ordinal,
           image.seriesId,
           image.patientId,
-          image.pixelSha256,
+          image.fileSha256,
           image.dHash,
           bands,
         ],

@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS eden_items (
 );
 CREATE INDEX IF NOT EXISTS eden_items_batch ON eden_items (run_id, batch_no, status);
 
--- The images admitted to a run so far, for the duplicate gates: the exact pixel hash, and the
+-- The images admitted to a run so far, for the duplicate gates: the SHA-256 of the image file, and the
 -- 256-bit dHash cut into eight 32-bit bands (each tagged with its position), so that a near
 -- duplicate (at most 7 bits apart) shares at least one band and is found through the index,
 -- not by comparing with every image of the run.
@@ -66,12 +66,12 @@ CREATE TABLE IF NOT EXISTS eden_image_hashes (
   ordinal      integer NOT NULL,
   series_id    text NOT NULL,
   patient_id   text,
-  pixel_sha256 text NOT NULL,
+  image_sha256 text NOT NULL,
   dhash        text NOT NULL,
   bands        text[] NOT NULL,
   PRIMARY KEY (run_id, ordinal)
 );
-CREATE INDEX IF NOT EXISTS eden_image_hashes_pixels ON eden_image_hashes (run_id, pixel_sha256);
+CREATE INDEX IF NOT EXISTS eden_image_hashes_files ON eden_image_hashes (run_id, image_sha256);
 CREATE INDEX IF NOT EXISTS eden_image_hashes_bands ON eden_image_hashes USING gin (bands);
 
 CREATE TABLE IF NOT EXISTS eden_study_reports (

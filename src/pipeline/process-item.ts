@@ -77,7 +77,7 @@ export async function processItem(
             ordinal: item.ordinal,
             seriesId: item.seriesId,
             patientId: attributes?.patientId ?? null,
-            pixelSha256: stats.pixelSha256,
+            fileSha256: stats.fileSha256,
             dHash: stats.dHash,
           },
           { exact, nearBits: near ? NEAR_DUPLICATE_BITS : null },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { asEtlError, EtlError } from '../domain/errors.js';
 import {
   DEFAULT_RENDER_OPTIONS,
@@ -294,7 +295,7 @@ async function encode(raster: RasterFrame, options: ResolvedRenderOptions): Prom
   const encoded = await encodeImage(raster, options);
   return {
     bytes: encoded.bytes,
-    stats,
+    stats: { ...stats, fileSha256: createHash('sha256').update(encoded.bytes).digest('hex') },
     recipe: {
       ...raster.recipe,
       width: encoded.width,

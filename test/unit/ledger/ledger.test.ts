@@ -224,7 +224,7 @@ describe('Ledger', () => {
       ordinal,
       seriesId,
       patientId: ordinal < 2 ? 'P5' : 'P6',
-      pixelSha256: pixels,
+      fileSha256: pixels,
       dHash,
     });
     const both = { exact: true, nearBits: 7 };

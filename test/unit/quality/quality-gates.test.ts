@@ -31,7 +31,7 @@ const STATS: ImageStats = {
   p99: 250,
   centreMean: 220,
   sidesMean: 110,
-  pixelSha256: 'a'.repeat(64),
+  fileSha256: 'a'.repeat(64),
   dHash: 'b'.repeat(64),
 };
 

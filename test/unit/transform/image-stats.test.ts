@@ -30,14 +30,13 @@ describe('imageStats', () => {
     expect(inverted.centreMean).toBeLessThan(inverted.sidesMean);
   });
 
-  it('hashes the exact pixels, and gives a near copy a near dHash', () => {
+  it('gives a copy the same dHash and a near copy a near one', () => {
     const image = raster(800, 600, (x, y) => chest(x, y, 800));
     const copy = raster(800, 600, (x, y) => chest(x, y, 800));
     const noisy = raster(800, 600, (x, y) => chest(x, y, 800) + ((x + y) % 5 === 0 ? 1 : 0));
     const other = raster(800, 600, (x, y) => (x * 255) / 800 - (y % 3));
     const [a, b, c, d] = [image, copy, noisy, other].map(imageStats);
-    expect(a!.pixelSha256).toBe(b!.pixelSha256);
-    expect(c!.pixelSha256).not.toBe(a!.pixelSha256);
+    expect(b!.dHash).toBe(a!.dHash);
     expect(a!.dHash).toMatch(/^[0-9a-f]{64}$/);
     expect(hammingDistance(a!.dHash, c!.dHash)).toBeLessThanOrEqual(7);
     expect(hammingDistance(a!.dHash, d!.dHash)).toBeGreaterThan(20);
