@@ -198,6 +198,23 @@ function gatesSection(contents: TrainingContents): string[] {
       ],
       ['---', '---', '---', '---:', '---'],
     ),
+    ...(excluded.length === 0
+      ? []
+      : [
+          'The first excluded instance of each reason, with what the gate saw:',
+          table(
+            ['Reason code', 'Instance', 'Study', 'Detail'],
+            [...byReason.keys()].sort().map((reason) => {
+              const row = excluded.find((candidate) => candidate.exclusion!.reason === reason)!;
+              return [
+                code(reason),
+                code(row.instanceId),
+                code(row.studyId),
+                cellText(row.exclusion!.detail),
+              ];
+            }),
+          ),
+        ]),
   ];
 }
 

@@ -68,6 +68,9 @@ export async function finalizeRun(
       jpegQuality: spec.render.quality,
       optimiseCoding: spec.render.optimiseCoding,
       windowIndex: spec.render.windowIndex ?? 1,
+      qualityGates: spec.quality.gates.length === 0 ? 'none' : spec.quality.gates.join(','),
+      minReportChars: spec.quality.minReportChars,
+      splits: spec.splits.shares.map((share) => `${share.name}=${share.fraction}`).join(','),
       ...(spec.render.maxSize === undefined ? {} : { maxSize: spec.render.maxSize }),
       ...(spec.render.window === undefined
         ? {}

@@ -192,6 +192,9 @@ describe('the card for training use', () => {
     const card = buildDatasetReadme(description(), contents());
     expect(card).toContain('| `localizer` | `LOCALIZER` | yes | 1 |');
     expect(card).toContain('| `blank` | `BLANK_IMAGE` | no | 0 |');
+    expect(card).toContain(
+      '| `LOCALIZER` | `c` | `S2` | image type ORIGINAL\\\\PRIMARY\\\\LOCALIZER |',
+    );
     expect(card).toContain(`Dataset version: \`${manifest.version}\``);
     expect(card).toContain('metadata.jsonl');
   });
