@@ -105,6 +105,8 @@ export interface ImageStats {
    * equal files; hashing the file (a tenth of the raster's bytes) keeps this cheap.
    */
   fileSha256: string;
+  /** The 17×16 block means of the dHash grid, one byte each, base64: a tiny thumbnail. */
+  thumbnail: string;
   /**
    * 256-bit difference hash, 64 hex digits: the sign of the gradient between neighbouring block
    * means of a 17×16 grid, row by row. 64 bits (9×8) proved too coarse: CT slices of different

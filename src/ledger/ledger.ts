@@ -5,7 +5,7 @@ import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
 import type { SelectedInstance } from '../extract/selection.js';
 import type { RunSpec } from '../pipeline/run-spec.js';
-import { hammingDistance } from '../transform/image-stats.js';
+import { hammingDistance, thumbnailDistance } from '../transform/image-stats.js';
 import { aggregateStudyReport } from '../transform/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
@@ -389,8 +389,9 @@ export class Ledger {
       patientId: string | null;
       fileSha256: string;
       dHash: string;
+      thumbnail: string;
     },
-    checks: { exact: boolean; nearBits: number | null },
+    checks: { exact: boolean; near: { bits: number; grey: number } | null },
   ): Promise<Exclusion | null> {
     const BAND_HEX = 8;
     const bands = Array.from(
@@ -404,8 +405,10 @@ export class Ledger {
         instance_id: string;
         patient_id: string | null;
         dhash: string;
+        thumbnail: string;
       };
-      const select = `SELECT h.ordinal, i.instance_id, h.patient_id, h.dhash FROM eden_image_hashes h
+      const select = `SELECT h.ordinal, i.instance_id, h.patient_id, h.dhash, h.thumbnail
+        FROM eden_image_hashes h
         JOIN eden_items i ON i.run_id = h.run_id AND i.ordinal = h.ordinal
         WHERE h.run_id = $1 AND h.ordinal <> $2`;
       const whose = (match: Match) =>
@@ -425,27 +428,29 @@ export class Ledger {
           };
         }
       }
-      if (checks.nearBits !== null) {
+      if (checks.near !== null) {
         const near = await tx.query<Match>(
           `${select} AND h.series_id <> $3 AND h.bands && $4::text[] ORDER BY h.ordinal`,
           [runId, image.ordinal, image.seriesId, bands],
         );
         for (const match of near.rows) {
           const bits = hammingDistance(match.dhash, image.dHash);
-          if (bits <= checks.nearBits) {
+          const grey = thumbnailDistance(match.thumbnail, image.thumbnail);
+          if (bits <= checks.near.bits && grey <= checks.near.grey) {
             return {
               reason: 'NEAR_DUPLICATE',
-              detail: `dHash ${bits} bits from instance ${match.instance_id} (${whose(match)})`,
+              detail: `dHash ${bits} bits and thumbnail ${grey.toFixed(2)} grey levels from instance ${match.instance_id} (${whose(match)})`,
             };
           }
         }
       }
       await tx.query(
         `INSERT INTO eden_image_hashes (run_id, ordinal, series_id, patient_id, image_sha256, dhash,
-           bands)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+           bands, thumbnail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (run_id, ordinal) DO UPDATE SET image_sha256 = EXCLUDED.image_sha256,
-           dhash = EXCLUDED.dhash, bands = EXCLUDED.bands, patient_id = EXCLUDED.patient_id`,
+           dhash = EXCLUDED.dhash, bands = EXCLUDED.bands, patient_id = EXCLUDED.patient_id,
+           thumbnail = EXCLUDED.thumbnail`,
         [
           runId,
           image.ordinal,
@@ -454,6 +459,7 @@ export class Ledger {
           image.fileSha256,
           image.dHash,
           bands,
+          image.thumbnail,
         ],
       );
       return null;

@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS eden_image_hashes (
   image_sha256 text NOT NULL,
   dhash        text NOT NULL,
   bands        text[] NOT NULL,
+  thumbnail    text NOT NULL,
   PRIMARY KEY (run_id, ordinal)
 );
 CREATE INDEX IF NOT EXISTS eden_image_hashes_files ON eden_image_hashes (run_id, image_sha256);

@@ -1,7 +1,7 @@
 import type { DatasetRow } from '../domain/dataset.js';
 import { EXCLUSION_REASONS, type ExclusionReason } from '../domain/exclusions.js';
 import type { RunSpec } from '../pipeline/run-spec.js';
-import { GATE_IDS, GATE_REASONS, NEAR_DUPLICATE_BITS } from '../quality/quality-gates.js';
+import { GATE_IDS, GATE_REASONS, NEAR_DUPLICATE } from '../quality/quality-gates.js';
 import type { MetadataLine, StudyLine } from './dataset-jsonl.js';
 import type { DatasetManifest } from './dataset-manifest.js';
 import { cellText, code, table } from './markdown.js';
@@ -174,7 +174,7 @@ function gatesSection(contents: TrainingContents): string[] {
   const others = [...byReason].filter(([reason]) => !listed.has(reason));
   return [
     '## Quality gates',
-    `Before anything of an instance was stored, it went through the gates below, in this order; the first that objects excludes it, and nothing of it (neither DICOM nor image) is in the dataset. Excluded instances are listed in ${code(EXCLUDED_CSV_NAME)} with the reason and what the gate saw, and in the main CSV with ${code('status')} = excluded. ${excluded.length} ${excluded.length === 1 ? 'instance was' : 'instances were'} excluded. Duplicates: of two images whose files are identical (the same rendered pixels), or (in different series) with 256-bit dHashes (difference hashes of the rendered image) at most ${NEAR_DUPLICATE_BITS} bits apart, the first processed is kept. The short-report gate wants at least ${contents.quality.minReportChars} characters.`,
+    `Before anything of an instance was stored, it went through the gates below, in this order; the first that objects excludes it, and nothing of it (neither DICOM nor image) is in the dataset. Excluded instances are listed in ${code(EXCLUDED_CSV_NAME)} with the reason and what the gate saw, and in the main CSV with ${code('status')} = excluded. ${excluded.length} ${excluded.length === 1 ? 'instance was' : 'instances were'} excluded. Duplicates: of two images whose files are identical (the same rendered pixels), or (in different series) with 256-bit dHashes (difference hashes of the rendered image) at most ${NEAR_DUPLICATE.bits} bits apart and 17×16 thumbnails at most ${NEAR_DUPLICATE.grey} grey levels apart on average, the first processed is kept. The short-report gate wants at least ${contents.quality.minReportChars} characters.`,
     table(
       ['Gate', 'Reason code', 'Enabled', 'Excluded', 'Meaning'],
       [

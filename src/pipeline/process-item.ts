@@ -4,7 +4,7 @@ import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../extract/http-fetcher.js';
 import type { PendingItem, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
-import { firstExclusion, instanceGates, NEAR_DUPLICATE_BITS } from '../quality/quality-gates.js';
+import { firstExclusion, instanceGates, NEAR_DUPLICATE } from '../quality/quality-gates.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from './run-spec.js';
 
@@ -79,8 +79,9 @@ export async function processItem(
             patientId: attributes?.patientId ?? null,
             fileSha256: stats.fileSha256,
             dHash: stats.dHash,
+            thumbnail: stats.thumbnail,
           },
-          { exact, nearBits: near ? NEAR_DUPLICATE_BITS : null },
+          { exact, near: near ? NEAR_DUPLICATE : null },
         );
       }
       if (exclusion !== null) {

@@ -91,6 +91,9 @@ export function imageStats(raster: Raster): Omit<ImageStats, 'fileSha256'> {
       hash = (hash << 1n) | (left > right ? 1n : 0n);
     }
   }
+  const thumbnail = Buffer.from(
+    Array.from({ length: HASH_COLUMNS * HASH_ROWS }, (_, index) => Math.round(blockMean(index))),
+  ).toString('base64');
   const round = (value: number) => Math.round(value * 100) / 100;
   return {
     mean: round(mean),
@@ -100,6 +103,7 @@ export function imageStats(raster: Raster): Omit<ImageStats, 'fileSha256'> {
     centreMean: round(centreCount === 0 ? mean : centreSum / centreCount),
     sidesMean: round(sidesCount === 0 ? mean : sidesSum / sidesCount),
     dHash: hash.toString(16).padStart(64, '0'),
+    thumbnail,
   };
 }
 
@@ -112,4 +116,14 @@ export function hammingDistance(a: string, b: string): number {
     diff >>= 1n;
   }
   return bits;
+}
+
+/** Mean absolute difference of two thumbnails (base64 block means), in grey levels. */
+export function thumbnailDistance(a: string, b: string): number {
+  const left = Buffer.from(a, 'base64');
+  const right = Buffer.from(b, 'base64');
+  if (left.length !== right.length || left.length === 0) return Number.POSITIVE_INFINITY;
+  let total = 0;
+  for (let i = 0; i < left.length; i += 1) total += Math.abs(left[i]! - right[i]!);
+  return total / left.length;
 }

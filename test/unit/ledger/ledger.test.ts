@@ -220,14 +220,22 @@ describe('Ledger', () => {
       return 2;
     });
     const hash = (bits: string) => bits.padStart(64, '0');
-    const image = (ordinal: number, seriesId: string, pixels: string, dHash: string) => ({
+    const grey = (level: number) => Buffer.alloc(272, level).toString('base64');
+    const image = (
+      ordinal: number,
+      seriesId: string,
+      file: string,
+      dHash: string,
+      thumbnail = grey(100),
+    ) => ({
       ordinal,
       seriesId,
       patientId: ordinal < 2 ? 'P5' : 'P6',
-      fileSha256: pixels,
+      fileSha256: file,
       dHash,
+      thumbnail,
     });
-    const both = { exact: true, nearBits: 7 };
+    const both = { exact: true, near: { bits: 7, grey: 2 } };
     expect(await ledger.admitImage('dups', image(0, '50', 'x', hash('ff')), both)).toBeNull();
     // Admitting the same instance again (a retry) is not a duplicate of itself.
     expect(await ledger.admitImage('dups', image(0, '50', 'x', hash('ff')), both)).toBeNull();
@@ -235,10 +243,16 @@ describe('Ledger', () => {
       reason: 'DUPLICATE_IMAGE',
       detail: 'same pixels as instance 51 (the same patient)',
     });
-    // 3 bits from instance 51's dHash, other pixels, another series and patient.
-    expect(await ledger.admitImage('dups', image(2, '60', 'y', hash('f8')), both)).toEqual({
+    // Close dHash but a thumbnail 3 grey levels off: another image that merely looks alike.
+    expect(
+      await ledger.admitImage('dups', image(2, '60', 'y', hash('f8'), grey(103)), both),
+    ).toBeNull();
+    // 3 bits from instance 51's dHash and a thumbnail 1 level off, other file, series, patient.
+    expect(
+      await ledger.admitImage('dups', image(2, '60', 'y', hash('f8'), grey(101)), both),
+    ).toEqual({
       reason: 'NEAR_DUPLICATE',
-      detail: 'dHash 3 bits from instance 51 (another patient)',
+      detail: 'dHash 3 bits and thumbnail 1.00 grey levels from instance 51 (another patient)',
     });
     // Near duplicates within one series are slices of one acquisition: admitted.
     expect(await ledger.admitImage('dups', image(3, '50', 'z', hash('fe')), both)).toBeNull();
@@ -247,10 +261,7 @@ describe('Ledger', () => {
       await ledger.admitImage('dups', image(2, '60', 'y', hash('f'.repeat(20))), both),
     ).toBeNull();
     expect(
-      await ledger.admitImage('dups', image(1, '51', 'w', hash('ff')), {
-        exact: true,
-        nearBits: null,
-      }),
+      await ledger.admitImage('dups', image(1, '51', 'w', hash('ff')), { exact: true, near: null }),
     ).toBeNull();
   });
 

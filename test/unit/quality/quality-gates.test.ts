@@ -33,6 +33,7 @@ const STATS: ImageStats = {
   sidesMean: 110,
   fileSha256: 'a'.repeat(64),
   dHash: 'b'.repeat(64),
+  thumbnail: 'AAAA',
 };
 
 const REPORT = 'FINDINGS: Lungs clear. IMPRESSION: Normal chest.';

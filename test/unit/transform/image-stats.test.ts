@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { hammingDistance, imageStats } from '../../../src/transform/image-stats.js';
+import {
+  hammingDistance,
+  imageStats,
+  thumbnailDistance,
+} from '../../../src/transform/image-stats.js';
 
 function raster(width: number, height: number, value: (x: number, y: number) => number) {
   const pixels = new Uint8Array(width * height);
@@ -37,6 +41,10 @@ describe('imageStats', () => {
     const other = raster(800, 600, (x, y) => (x * 255) / 800 - (y % 3));
     const [a, b, c, d] = [image, copy, noisy, other].map(imageStats);
     expect(b!.dHash).toBe(a!.dHash);
+    expect(thumbnailDistance(a!.thumbnail, b!.thumbnail)).toBe(0);
+    expect(thumbnailDistance(a!.thumbnail, c!.thumbnail)).toBeLessThan(0.5);
+    expect(thumbnailDistance(a!.thumbnail, d!.thumbnail)).toBeGreaterThan(10);
+    expect(Buffer.from(a!.thumbnail, 'base64')).toHaveLength(17 * 16);
     expect(a!.dHash).toMatch(/^[0-9a-f]{64}$/);
     expect(hammingDistance(a!.dHash, c!.dHash)).toBeLessThanOrEqual(7);
     expect(hammingDistance(a!.dHash, d!.dHash)).toBeGreaterThan(20);
