@@ -11,7 +11,7 @@ export const EXCLUSION_REASONS = {
   DERIVED_IMAGE: 'DERIVED or SECONDARY image (reformat, screen capture, processed copy)',
   NON_CLINICAL_OBJECT: 'dose report or screenshot (secondary capture or dose SOP class)',
   DUPLICATE_IMAGE: 'same rendered pixels as an instance already in the dataset',
-  NEAR_DUPLICATE: 'perceptual hash within a few bits of an image already in the dataset',
+  NEAR_DUPLICATE: 'dHash and thumbnail close to an image of another series already in the dataset',
   REPORT_TOO_SHORT: "the study's report is empty or shorter than the minimum",
 } as const;
 
