@@ -119,6 +119,12 @@ export async function planBench(argv: string[]): Promise<void> {
         destination: 'file:///bench',
         prefix: 'bench',
         render: { quality: 90, optimiseCoding: false },
+        quality: { gates: [], minReportChars: 0 },
+        splits: {
+          shares: [{ name: 'train', fraction: 1 }],
+          keyFingerprint: 'bench',
+          keySource: 'default',
+        },
       };
       const times: Record<'embedded' | 'postgres', number[]> = { embedded: [], postgres: [] };
       let pages = 0;

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { EtlError } from '../domain/errors.js';
 import { readSelectionQuery } from '../extract/query-file.js';
 import { Ledger, type RunCounts, type RunRecord } from '../ledger/ledger.js';
+import { DEFAULT_SPLIT_KEY, splitKeyFingerprint } from '../load/patient-splits.js';
 import type { Logger } from '../observability/logger.js';
 import { createProgress, type Progress } from '../observability/progress.js';
 import { redactUrl } from '../observability/redact.js';
@@ -66,6 +67,14 @@ async function deidSpecOf(config: Config): Promise<DeidSpec | undefined> {
   };
 }
 
+/** The split key: --split-key, else SECRET_KEY, else the documented public default. */
+function splitKeyOf(config: Config): { key: string; source: 'default' | 'configured' } {
+  const key = config.splitKey ?? config.secretKey;
+  return key === undefined
+    ? { key: DEFAULT_SPLIT_KEY, source: 'default' }
+    : { key, source: 'configured' };
+}
+
 async function specFromConfig(config: Config, rootUrl: string, prefix: string): Promise<RunSpec> {
   if (config.source === undefined) {
     throw new EtlError('CONFIG_INVALID', 'no PACS database given', {
@@ -86,6 +95,12 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
     prefix,
     render: renderOptionsOf(config),
     ...(deid === undefined ? {} : { deid }),
+    quality: { gates: [...config.qualityGates], minReportChars: config.minReportChars },
+    splits: {
+      shares: config.splits.map((share) => ({ ...share })),
+      keyFingerprint: splitKeyFingerprint(splitKeyOf(config).key),
+      keySource: splitKeyOf(config).source,
+    },
   };
 }
 
@@ -106,11 +121,11 @@ async function findResumable(ledger: Ledger, resume: string | true): Promise<Run
 
 function progressCounts(
   before: RunCounts,
-  done: { delivered: number; failed: number; bytes: number },
+  done: { delivered: number; failed: number; excluded: number; bytes: number },
 ) {
-  const skipped = before.delivered + before.failed;
+  const skipped = before.delivered + before.failed + before.excluded;
   return {
-    done: skipped + done.delivered + done.failed,
+    done: skipped + done.delivered + done.failed + done.excluded,
     failed: before.failed + done.failed,
     skipped,
     bytes: done.bytes,
@@ -147,7 +162,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       progress: null,
     };
     try {
-      const done = { delivered: 0, failed: 0, bytes: 0 };
+      const done = { delivered: 0, failed: 0, excluded: 0, bytes: 0 };
       const result = await runPipeline(runtime.context, {
         runId,
         spec,
@@ -160,12 +175,13 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
         concurrency: config.concurrency,
         retry: { attempts: config.retries + 1, baseDelayMs: RETRY_BASE_DELAY_MS },
         toolVersion: TOOL_VERSION,
+        splitKey: splitKeyOf(config).key,
         signal: invocation.signal,
         onStart: (run, counts) => {
           live.before = counts;
           const extraction = {
             runId: run.runId,
-            resumed: counts.delivered + counts.failed > 0,
+            resumed: counts.delivered + counts.failed + counts.excluded > 0,
             totalRecords: counts.total,
             pages: run.pages ?? 0,
             pageSize: run.spec.pageSize,
@@ -196,7 +212,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       if (result.state === 'already-complete') {
         out.write(
           `Run ${result.run.runId} is already complete (finished ${result.run.finishedAt ?? '?'}): ` +
-            `${result.counts.delivered} delivered, ${result.counts.failed} failed. Nothing to upload.\n`,
+            `${result.counts.delivered} delivered, ${result.counts.failed} failed, ${result.counts.excluded} excluded. Nothing to upload.\n`,
         );
       } else if (live.before !== null) {
         const startCounts = live.before;
@@ -212,7 +228,9 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
             totalRecords: result.counts.total,
             delivered: result.counts.delivered - startCounts.delivered,
             failed: result.counts.failed - startCounts.failed,
-            skipped: startCounts.delivered + startCounts.failed,
+            excluded: result.counts.excluded - startCounts.excluded,
+            excludedByReason: result.counts.excludedByReason,
+            skipped: startCounts.delivered + startCounts.failed + startCounts.excluded,
             alreadyPresent: result.counts.alreadyPresent,
             dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
             imageBytes: result.counts.imageBytes - startCounts.imageBytes,

@@ -11,6 +11,7 @@ import { EXIT_STOPPED } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
 import { addRunCommand } from './run-command.js';
 import { addSamplePacsCommand } from './sample-pacs-command.js';
+import { addVerifyCommand } from './verify-command.js';
 
 /**
  * Exit codes: 0 all delivered; 3 finished with failed instances; 2 invalid usage or
@@ -29,6 +30,7 @@ addDemoCommand(program);
 addConvertCommand(program);
 addSamplePacsCommand(program);
 addDashboardCommand(program);
+addVerifyCommand(program);
 addConfigCommand(program);
 addDeidMapCommand(program);
 

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../observability/logger.js';
+import { GATE_IDS, type GateId } from '../quality/quality-gates.js';
 
 /**
  * Every configuration key, in one table: its validation, where it may come from and its
@@ -43,6 +44,37 @@ const tagList = z
       .split(/[\s;]+/)
       .filter((word) => word !== '')
       .map((word) => word.replace(/[(),]/g, '').toUpperCase()),
+  );
+
+const SPLIT_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** `train=0.8,validate=0.1,test=0.1`: unique lower-case names, fractions above 0 summing to 1. */
+const splitsText = z
+  .string()
+  .transform((text) =>
+    text.split(',').map((part) => {
+      const [name = '', fraction = ''] = part.split('=').map((piece) => piece.trim());
+      return { name, fraction: /^\d*\.?\d+$/.test(fraction) ? Number(fraction) : Number.NaN };
+    }),
+  )
+  .refine(
+    (shares) =>
+      shares.every((share) => SPLIT_NAME.test(share.name) && share.fraction > 0) &&
+      new Set(shares.map((share) => share.name)).size === shares.length &&
+      Math.abs(shares.reduce((sum, share) => sum + share.fraction, 0) - 1) < 1e-9,
+  );
+
+/** `all`, `none`, or gate ids separated by commas. */
+const gateList = z
+  .string()
+  .transform((text) => text.split(',').map((part) => part.trim().toLowerCase()))
+  .refine((ids) =>
+    ids.length === 1 && (ids[0] === 'all' || ids[0] === 'none')
+      ? true
+      : ids.every((id) => (GATE_IDS as readonly string[]).includes(id)),
+  )
+  .transform((ids): GateId[] =>
+    ids[0] === 'all' ? [...GATE_IDS] : ids[0] === 'none' ? [] : (ids as GateId[]),
   );
 
 export const CONFIG_KEYS = {
@@ -303,6 +335,38 @@ export const CONFIG_KEYS = {
     flag: '--frames',
     default: 'first',
     doc: 'Frames of multi-frame images to render: the first, or all ({instance_id}_{frame}).',
+  },
+  qualityGates: {
+    schema: gateList,
+    expected: `all, none, or a comma-separated list of ${GATE_IDS.join(', ')}`,
+    env: ['EDEN_QUALITY_GATES'],
+    flag: '--quality-gates',
+    default: 'all',
+    doc: 'Quality gates that exclude instances before upload (listed with their reason in excluded.csv).',
+  },
+  minReportChars: {
+    schema: z.coerce.number().int().min(0).max(100_000),
+    expected: 'an integer, 0..100000',
+    env: ['EDEN_MIN_REPORT_CHARS'],
+    flag: '--min-report-chars',
+    default: 20,
+    doc: 'The short-report gate excludes studies whose report has fewer characters (0: only empty).',
+  },
+  splits: {
+    schema: splitsText,
+    expected: 'NAME=FRACTION,… with lower-case unique names and fractions above 0 summing to 1',
+    env: ['EDEN_SPLITS'],
+    flag: '--splits',
+    default: 'train=0.8,validate=0.1,test=0.1',
+    doc: 'Patient-level splits: a keyed hash of the patient id puts all of a patient’s studies in one.',
+  },
+  splitKey: {
+    schema: z.string().min(16).optional(),
+    expected: 'a secret of 16 characters or more',
+    env: ['EDEN_SPLIT_KEY'],
+    flag: '--split-key',
+    secret: true,
+    doc: 'Key of the split hash; else SECRET_KEY; else a public default (splits then predictable).',
   },
   maxFileBytes: {
     schema: z.coerce.number().int().min(1024),

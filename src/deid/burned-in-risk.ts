@@ -1,4 +1,5 @@
 import type { InstanceAttributes } from '../domain/dataset.js';
+import type { Exclusion } from '../domain/exclusions.js';
 
 /**
  * Whether an image may carry patient data burned into its pixels, which header
@@ -19,15 +20,9 @@ const SECONDARY_CAPTURE_SOP_CLASSES = new Set([
 /** Modalities whose images commonly carry burned-in annotation: ultrasound, secondary capture. */
 const RISKY_MODALITIES = new Set(['US', 'SC']);
 
-export interface BurnedInRisk {
-  code: 'BURNED_IN_RISK';
-  /** Which header fact decided, for failures.csv and the card. */
-  reason: string;
-}
-
-/** The first reason an image is at risk, or null when none applies. */
-export function burnedInRisk(attributes: InstanceAttributes): BurnedInRisk | null {
-  const risk = (reason: string): BurnedInRisk => ({ code: 'BURNED_IN_RISK', reason });
+/** The first reason an image is at risk (its detail names the header fact), or null. */
+export function burnedInRisk(attributes: InstanceAttributes): Exclusion | null {
+  const risk = (detail: string): Exclusion => ({ reason: 'BURNED_IN_RISK', detail });
   if (attributes.burnedInAnnotation?.toUpperCase() === 'YES') {
     return risk('Burned In Annotation (0028,0301) is YES');
   }

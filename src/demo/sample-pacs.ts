@@ -191,7 +191,7 @@ async function insertStudy(
             instance.id,
             series.id,
             instance.sopInstanceUid,
-            study.sopClassUid,
+            instance.sopClassUid ?? study.sopClassUid,
             instance.instanceNumber,
             instance.filePath,
             filesUrl + instance.filePath,

@@ -141,14 +141,13 @@ function radiographWindows(pixels: Uint16Array, bitsStored: number, count: 1 | 2
   ];
 }
 
-function radiographFile(
+function radiographPixels(
   study: PlannedRadiographStudy,
-  series: PlannedSeries,
   instance: PlannedInstance,
   image: RadiographImagePlan,
-): Uint8Array {
+): Uint16Array {
   const { device } = study;
-  const pixels = renderChestRadiograph(
+  return renderChestRadiograph(
     study.anatomy,
     {
       view: image.view,
@@ -161,6 +160,32 @@ function radiographFile(
     },
     createRandom(`${study.noiseKey}/${instance.sopInstanceUid}`),
   );
+}
+
+/** The pixels of a re-sent PA: the same, or with one grey level added to every fifth value. */
+function resentPixels(original: Uint16Array, noisy: boolean, bitsStored: number): Uint16Array {
+  const copy = new Uint16Array(original);
+  if (!noisy) return copy;
+  const max = 2 ** bitsStored - 1;
+  for (let i = 0; i < copy.length; i += 5) copy[i] = Math.min(max, copy[i]! + 1);
+  return copy;
+}
+
+function radiographFile(
+  study: PlannedRadiographStudy,
+  series: PlannedSeries,
+  instance: PlannedInstance,
+  image: RadiographImagePlan,
+  pixels: Uint16Array,
+): Uint8Array {
+  const { device } = study;
+  // A mislabelled file states the other polarity than its pixels have.
+  const photometric =
+    instance.quirk === 'mislabelled-polarity'
+      ? device.photometric === 'MONOCHROME1'
+        ? 'MONOCHROME2'
+        : 'MONOCHROME1'
+      : device.photometric;
   const dx = device.modality === 'DX';
   const spacing = [image.pixelSpacing, image.pixelSpacing];
   const elements: DicomElement[] = [
@@ -179,7 +204,7 @@ function radiographFile(
     { tag: 0x00181164, vr: 'DS', value: spacing },
     { tag: 0x00185101, vr: 'CS', value: image.view },
     { tag: 0x00200020, vr: 'CS', value: image.view === 'PA' ? ['L', 'F'] : ['P', 'F'] },
-    { tag: 0x00280004, vr: 'CS', value: device.photometric },
+    { tag: 0x00280004, vr: 'CS', value: photometric },
     { tag: 0x00280010, vr: 'US', value: image.rows },
     { tag: 0x00280011, vr: 'US', value: image.columns },
     { tag: 0x00280101, vr: 'US', value: device.bitsStored },
@@ -199,7 +224,7 @@ function radiographFile(
   }
   if (dx) {
     const view = VIEW_CODES[image.view];
-    const monochrome1 = device.photometric === 'MONOCHROME1';
+    const monochrome1 = photometric === 'MONOCHROME1';
     elements.push(
       { tag: 0x00080068, vr: 'CS', value: 'FOR PRESENTATION' },
       { tag: 0x00280030, vr: 'DS', value: spacing },
@@ -236,6 +261,15 @@ const CT_WINDOWS = {
 
 const RESCALE_INTERCEPT = -1024;
 
+const CT_IMAGE_TYPES: Partial<Record<NonNullable<PlannedInstance['quirk']> | 'none', string[]>> & {
+  none: string[];
+} = {
+  none: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
+  localizer: ['ORIGINAL', 'PRIMARY', 'LOCALIZER'],
+  reformat: ['DERIVED', 'SECONDARY', 'MPR'],
+  'dose-screen': ['DERIVED', 'SECONDARY', 'OTHER'],
+};
+
 function ctFile(
   study: PlannedCtStudy,
   series: PlannedSeries,
@@ -260,7 +294,11 @@ function ctFile(
   const windows = CT_WINDOWS[image.kernel];
   const elements: DicomElement[] = [
     ...commonElements(study, series, instance),
-    { tag: 0x00080008, vr: 'CS', value: ['ORIGINAL', 'PRIMARY', 'AXIAL'] },
+    {
+      tag: 0x00080008,
+      vr: 'CS',
+      value: CT_IMAGE_TYPES[instance.quirk ?? 'none'] ?? CT_IMAGE_TYPES.none,
+    },
     { tag: 0x00180050, vr: 'DS', value: study.sliceThickness },
     { tag: 0x00180060, vr: 'DS', value: study.kvp },
     { tag: 0x00180088, vr: 'DS', value: study.sliceSpacing },
@@ -305,7 +343,7 @@ function ctFile(
     elements.push({ tag: 0x00180010, vr: 'LO', value: 'IOPAMIDOL 370' });
   }
   return writePart10({
-    sopClassUid: study.sopClassUid,
+    sopClassUid: instance.sopClassUid ?? study.sopClassUid,
     sopInstanceUid: instance.sopInstanceUid,
     transferSyntax: device.transferSyntax,
     elements: withCharacterSet(elements),
@@ -318,10 +356,28 @@ function ctFile(
  */
 export function* renderStudyFiles(study: PlannedStudy): Generator<StudyFile> {
   if (study.kind === 'chest-radiograph') {
+    // The PA's pixels, which a re-sent copy repeats.
+    let pa: Uint16Array | null = null;
     for (const series of study.series) {
       for (const instance of series.instances) {
         if (instance.image.kind !== 'radiograph') continue;
-        yield { series, instance, bytes: radiographFile(study, series, instance, instance.image) };
+        const { quirk } = instance;
+        let pixels: Uint16Array;
+        if (quirk === 'unexposed') {
+          pixels = new Uint16Array(instance.image.rows * instance.image.columns).fill(
+            2 ** (study.device.bitsStored - 2),
+          );
+        } else if ((quirk === 'resent-copy' || quirk === 'resent-noisy-copy') && pa !== null) {
+          pixels = resentPixels(pa, quirk === 'resent-noisy-copy', study.device.bitsStored);
+        } else {
+          pixels = radiographPixels(study, instance, instance.image);
+          if (instance.image.view === 'PA') pa = pixels;
+        }
+        yield {
+          series,
+          instance,
+          bytes: radiographFile(study, series, instance, instance.image, pixels),
+        };
       }
     }
     return;

@@ -12,7 +12,7 @@ import { createRandom, nameBasedUid, type Random } from './seeded-random.js';
  */
 
 /** Bump whenever the generated rows or file bytes change, so old sample PACS are rebuilt. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** Ordinal 0 is the study marked deleted; live studies are ordinals 1..n. */
 export const DELETED_STUDY_ORDINAL = 0;
@@ -21,7 +21,40 @@ export const SOP_CLASS = {
   CR: '1.2.840.10008.5.1.4.1.1.1',
   DX: '1.2.840.10008.5.1.4.1.1.1.1',
   CT: '1.2.840.10008.5.1.4.1.1.2',
+  SECONDARY_CAPTURE: '1.2.840.10008.5.1.4.1.1.7',
 } as const;
+
+/**
+ * Deliberate defects, so that every quality gate has cases: a PA image whose header states the
+ * wrong polarity, a re-sent exact copy and a re-sent copy with slightly different pixels, an
+ * unexposed plate, a CT topogram, a reformat (DERIVED\SECONDARY), a dose screen (secondary
+ * capture), and (a study-level defect) a report that says almost nothing.
+ */
+type InstanceQuirk =
+  | 'mislabelled-polarity'
+  | 'resent-copy'
+  | 'resent-noisy-copy'
+  | 'unexposed'
+  | 'localizer'
+  | 'reformat'
+  | 'dose-screen';
+
+/**
+ * Which defect slot a study has: pairs 0–3 of every 16 (so the default 8-study sample has each
+ * defect once, and larger samples a quarter of their pairs), null for the others. A pair holds
+ * one radiograph and one CT: slot n gives the radiograph and the CT each their n-th defect.
+ */
+const QUIRK_CYCLE = 16;
+function quirkSlot(ordinal: number): 0 | 1 | 2 | 3 | null {
+  if (ordinal === DELETED_STUDY_ORDINAL) return null;
+  const slot = Math.floor((ordinal - 1) / 2) % QUIRK_CYCLE;
+  return slot < 4 ? (slot as 0 | 1 | 2 | 3) : null;
+}
+
+/** Every fourth study belongs to the patient of a study three ordinals before: patients with several studies. */
+function returningPatientOf(ordinal: number): number | null {
+  return ordinal !== DELETED_STUDY_ORDINAL && ordinal % 4 === 0 ? ordinal - 3 : null;
+}
 
 type StudyKind = 'chest-radiograph' | 'chest-ct';
 
@@ -171,6 +204,10 @@ export interface PlannedInstance {
   filePath: string;
   contentTime: string;
   image: RadiographImagePlan | CtImagePlan;
+  /** A deliberate defect (see InstanceQuirk). */
+  quirk?: InstanceQuirk;
+  /** When it differs from the study's (a dose screen is a secondary capture). */
+  sopClassUid?: string;
 }
 
 export interface PlannedSeries {
@@ -358,6 +395,33 @@ function planPatient(random: Random, studyDay: number): PlannedPatient {
   };
 }
 
+const HEADER_STYLES = 3;
+
+/**
+ * A report field's text as reporting systems store it, under its section header, in one of the
+ * styles found in practice (`FINDINGS: …`, `Findings:` on its own line, `FINDINGS - …`). A
+ * comparison line that opens the findings gets its own COMPARISON header.
+ */
+function withHeader(name: string, value: string, style: number): string {
+  const head = (section: string, body: string): string => {
+    const upper = section.toUpperCase();
+    if (style === 0) return `${upper}: ${body}`;
+    if (style === 1) return `${upper[0]}${upper.slice(1).toLowerCase()}:\n${body}`;
+    return `${upper} - ${body}`;
+  };
+  const comparison = /^Comparison:\s*(.*)\n/.exec(value);
+  if (name === 'findings' && comparison !== null) {
+    return `${head('comparison', comparison[1]!)}\n\n${head('findings', value.slice(comparison[0].length))}`;
+  }
+  return head(name, value);
+}
+
+/** A patient seen again on `studyDay`: same identity, age at that day. */
+function samePatientLater(patient: PlannedPatient, studyDay: number): PlannedPatient {
+  const age = Math.floor((studyDay - Date.parse(patient.birthDate)) / (365.25 * DAY));
+  return { ...patient, age: Math.max(0, age) };
+}
+
 function planRadiographAnatomy(random: Random, sex: 'F' | 'M'): ChestAnatomy {
   const female = sex === 'F';
   return {
@@ -414,7 +478,10 @@ export function planStudy(seed: number, ordinal: number): PlannedStudy {
   const startMs = random.int(7 * 3600 + 30 * 60, 19 * 3600 + 30 * 60) * 1000;
   const date = isoDate(studyDay);
   const time = dicomTime(startMs);
-  const patient = planPatient(random, studyDay);
+  const own = planPatient(random, studyDay);
+  const returning = returningPatientOf(ordinal);
+  const patient =
+    returning === null ? own : samePatientLater(planStudy(seed, returning).patient, studyDay);
   const uid = nameBasedUid(`${seed}/${ordinal}/study`);
   const seriesIdBase = bases.series + ordinal * STRIDE.series + random.int(0, 60);
   let instanceId = bases.instance + ordinal * STRIDE.instance + random.int(0, 300);
@@ -480,6 +547,32 @@ export function planStudy(seed: number, ordinal: number): PlannedStudy {
         ],
       };
     });
+    const slot = quirkSlot(ordinal);
+    const pa = series[0]!.instances[0]!;
+    if (slot === 0) pa.quirk = 'mislabelled-polarity';
+    if (slot !== null && slot > 0) {
+      // The modality sent the PA again (a copy, or a copy with a little noise), or an unexposed plate.
+      const quirk = (['resent-noisy-copy', 'resent-copy', 'unexposed'] as const)[slot - 1]!;
+      const sopInstanceUid = instanceUid(2, 1);
+      const paImage = pa.image as RadiographImagePlan;
+      series.push({
+        id: seriesIdBase + 2,
+        uid: seriesUid(2),
+        number: 3,
+        description: 'CHEST PA',
+        instances: [
+          {
+            id: (instanceId += 1),
+            sopInstanceUid,
+            instanceNumber: 1,
+            filePath: storagePath(date, uid, seriesUid(2), sopInstanceUid),
+            contentTime: addSeconds(pa.contentTime, 300),
+            image: quirk === 'unexposed' ? { ...paImage, rows: 1024, columns: 1024 } : paImage,
+            quirk,
+          },
+        ],
+      });
+    }
     techniqueDetail = `${kvp} kVp, ${device.model}`;
     study = {
       ...base,
@@ -537,6 +630,34 @@ export function planStudy(seed: number, ordinal: number): PlannedStudy {
         };
       }),
     }));
+    const slot = quirkSlot(ordinal);
+    if (slot !== null && slot < 3) {
+      const quirks = ['localizer', 'reformat', 'dose-screen'] as const;
+      const quirk = quirks[slot as 0 | 1 | 2];
+      const first = series[1]!.instances[0]!;
+      const sopInstanceUid = instanceUid(2, 1);
+      series.push({
+        id: seriesIdBase + 2,
+        uid: seriesUid(2),
+        number: quirk === 'localizer' ? 1 : quirk === 'reformat' ? 4 : 99,
+        description:
+          quirk === 'localizer'
+            ? 'Topogram 0.6 T20f'
+            : quirk === 'reformat'
+              ? 'Cor MPR 3.0 soft'
+              : 'Dose Report',
+        instances: [
+          {
+            ...first,
+            id: (instanceId += 1),
+            sopInstanceUid,
+            filePath: storagePath(date, uid, seriesUid(2), sopInstanceUid),
+            quirk,
+            ...(quirk === 'dose-screen' ? { sopClassUid: SOP_CLASS.SECONDARY_CAPTURE } : {}),
+          },
+        ],
+      });
+    }
     techniqueDetail = `${device.kernels.lung}/${device.kernels.soft}`;
     study = {
       ...base,
@@ -559,6 +680,7 @@ export function planStudy(seed: number, ordinal: number): PlannedStudy {
     };
   }
 
+  const headerStyle = createRandom(`${seed}/${ordinal}/report-style`).int(0, HEADER_STYLES - 1);
   const fieldBase = bases.field + ordinal * STRIDE.field + random.int(0, 40);
   let fieldTime = studyDay + startMs + random.int(20, 180) * 60_000;
   study.reportFields = writeReport(createRandom(`${seed}/${ordinal}/report`), {
@@ -571,7 +693,18 @@ export function planStudy(seed: number, ordinal: number): PlannedStudy {
     techniqueDetail,
   }).map((field, n) => {
     fieldTime += random.int(2, 9) * 60_000;
-    return { ...field, id: fieldBase + n, createdAt: new Date(fieldTime).toISOString() };
+    return {
+      ...field,
+      value: withHeader(field.name, field.value, headerStyle),
+      id: fieldBase + n,
+      createdAt: new Date(fieldTime).toISOString(),
+    };
   });
+  if (kind === 'chest-ct' && quirkSlot(ordinal) === 3) {
+    // Dictated but never written: the report gate's case.
+    study.reportFields = [
+      { ...study.reportFields[0]!, name: 'findings', value: 'Report to follow.' },
+    ];
+  }
   return study;
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js';
+import type { Exclusion } from './exclusions.js';
 import type { RenderRecipe } from './render.js';
 
 /** One report field of a study, as the selection query returns it. */
@@ -27,7 +28,8 @@ export interface DatasetRow extends InstanceLocation {
   reportValue: string;
   /** ISO 8601 timestamp of the study's latest report field, null when it has none. */
   fieldCreatedAt: string | null;
-  status: 'delivered' | 'failed';
+  /** `excluded`: kept out by a quality gate; nothing of it is in the dataset but its row. */
+  status: 'delivered' | 'failed' | 'excluded';
   /** True when the DICOM file was fetched and stored at `dicomKey`. */
   downloaded: boolean;
   /** Object keys relative to the dataset prefix, e.g. `dicom-files/123.dcm`. */
@@ -41,6 +43,8 @@ export interface DatasetRow extends InstanceLocation {
   recipe: RenderRecipe | null;
   /** Header facts of the delivered DICOM; null when it was not fetched or not readable. */
   attributes: InstanceAttributes | null;
+  /** Why a quality gate excluded the instance; null unless status is `excluded`. */
+  exclusion: Exclusion | null;
 }
 
 /** What the dataset card (README-dataset.md) says about the run that built it. */
@@ -60,6 +64,8 @@ export interface DatasetDescription {
     instances: number;
     delivered: number;
     failed: number;
+    /** Kept out by a quality gate. */
+    excluded: number;
     /** Failed instances by error code. */
     failuresByCode: Partial<Record<ErrorCode, number>>;
     dicomBytes: number;

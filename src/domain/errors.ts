@@ -39,11 +39,6 @@ export const ERROR_CODES = {
     exitCode: 3,
     summary: 'DICOM encoding the de-identifier cannot rewrite',
   },
-  BURNED_IN_RISK: {
-    retryable: false,
-    exitCode: 3,
-    summary: 'pixels may carry burned-in patient data',
-  },
 } as const satisfies Record<string, { retryable: boolean; exitCode: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

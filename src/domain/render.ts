@@ -84,8 +84,41 @@ export interface RenderRecipe {
   bitDepth?: 8 | 16;
 }
 
+/**
+ * Cheap statistics of a rendered frame, taken from its display raster before encoding, for the
+ * quality gates. Grey levels are 0..255 (luma for colour, the top byte of a 16-bit raster);
+ * everything but `fileSha256` comes from a sample of at most about 65k pixels.
+ */
+export interface ImageStats {
+  mean: number;
+  /** Standard deviation of the grey levels. */
+  std: number;
+  /** 1st and 99th percentiles of the grey levels. */
+  p01: number;
+  p99: number;
+  /** Mean of the central vertical band (middle sixth of the width, middle half of the height). */
+  centreMean: number;
+  /** Mean of the two bands centred at a quarter and three quarters of the width, same height. */
+  sidesMean: number;
+  /**
+   * SHA-256 of the encoded image file (hex). The encoder is deterministic, so equal rasters give
+   * equal files; hashing the file (a tenth of the raster's bytes) keeps this cheap.
+   */
+  fileSha256: string;
+  /** The 17×16 block means of the dHash grid, one byte each, base64: a tiny thumbnail. */
+  thumbnail: string;
+  /**
+   * 256-bit difference hash, 64 hex digits: the sign of the gradient between neighbouring block
+   * means of a 17×16 grid, row by row. 64 bits (9×8) proved too coarse: CT slices of different
+   * patients at the same level came within 3 bits of each other.
+   */
+  dHash: string;
+}
+
 export interface RenderedImage {
   /** The encoded image file (JPEG or PNG). */
   bytes: Uint8Array;
   recipe: RenderRecipe;
+  /** Statistics of the raster the file encodes; absent from images rendered before they existed. */
+  stats?: ImageStats;
 }

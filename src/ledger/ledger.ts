@@ -13,10 +13,12 @@ import {
   type ScrubResult,
 } from '../deid/report-scrubber.js';
 import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
+import type { Exclusion, ExclusionReason } from '../domain/exclusions.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
 import type { SelectedInstance } from '../extract/selection.js';
 import type { DeidSpec, RunSpec } from '../pipeline/run-spec.js';
+import { hammingDistance, thumbnailDistance } from '../transform/image-stats.js';
 import { aggregateStudyReport } from '../transform/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
@@ -39,6 +41,8 @@ export interface PendingItem {
   ordinal: number;
   studyId: string;
   seriesId: string;
+  /** The study's aggregated report, for the report gate. */
+  reportValue: string;
   instanceId: string;
   filePath: string | null;
   fileUrl: string | null;
@@ -72,6 +76,9 @@ export interface RunCounts {
   pending: number;
   delivered: number;
   failed: number;
+  /** Kept out by a quality gate (nothing stored). */
+  excluded: number;
+  excludedByReason: Partial<Record<ExclusionReason, number>>;
   /** Objects found already in the destination with the same content (not written again). */
   alreadyPresent: number;
   dicomBytes: number;
@@ -343,19 +350,24 @@ export class Ledger {
       ordinal: number;
       study_id: string;
       series_id: string;
+      report_value: string | null;
       instance_id: string;
       file_path: string | null;
       file_url: string | null;
       attempts: number;
     }>(
-      `SELECT ordinal, study_id, series_id, instance_id, file_path, file_url, attempts FROM eden_items
-       WHERE run_id = $1 AND batch_no = $2 AND status = 'pending' ORDER BY ordinal`,
+      `SELECT i.ordinal, i.study_id, i.series_id, r.report_value, i.instance_id, i.file_path,
+         i.file_url, i.attempts
+       FROM eden_items i
+       LEFT JOIN eden_study_reports r ON r.run_id = i.run_id AND r.study_id = i.study_id
+       WHERE i.run_id = $1 AND i.batch_no = $2 AND i.status = 'pending' ORDER BY i.ordinal`,
       [runId, batchNo],
     );
     return rows.map((row) => ({
       ordinal: row.ordinal,
       studyId: row.study_id,
       seriesId: row.series_id,
+      reportValue: row.report_value ?? '',
       instanceId: row.instance_id,
       filePath: row.file_path,
       fileUrl: row.file_url,
@@ -457,7 +469,7 @@ export class Ledger {
     runId: string,
     ordinal: number,
     outcome: {
-      status: 'delivered' | 'failed';
+      status: 'delivered' | 'failed' | 'excluded';
       attempts: number;
       dicom: StoredRecord | null;
       /** In frame order; empty when nothing was rendered. */
@@ -467,6 +479,8 @@ export class Ledger {
       attributes: InstanceAttributes | null;
       error: EtlError | null;
       timings: StageTimings;
+      /** Set with status 'excluded': the gate that kept the instance out. */
+      exclusion?: Exclusion | null;
     },
   ): Promise<void> {
     const { dicom, images, error } = outcome;
@@ -474,7 +488,7 @@ export class Ledger {
       `UPDATE eden_items SET status = $3, attempts = $4,
          dicom_key = $5, dicom_size = $6, dicom_md5 = $7, dicom_sha256 = $8, dicom_outcome = $9,
          images = $10, recipe = $11, error_code = $12, error_message = $13, attributes = $14,
-         timings = $15, updated_at = now()
+         timings = $15, exclusion_reason = $16, exclusion_detail = $17, updated_at = now()
        WHERE run_id = $1 AND ordinal = $2 AND status = 'pending'`,
       [
         runId,
@@ -492,8 +506,103 @@ export class Ledger {
         error === null ? null : error.oneLine(),
         outcome.attributes === null ? null : JSON.stringify(outcome.attributes),
         JSON.stringify(outcome.timings),
+        outcome.exclusion?.reason ?? null,
+        outcome.exclusion?.detail ?? null,
       ],
     );
+  }
+
+  /**
+   * The duplicate gates' run-wide check, atomic with the admission of the image: under a table
+   * lock (concurrent workers on a shared state database take turns; PGlite has one connection
+   * anyway), looks for an admitted image with the same file, so the same pixels (`exact`) or, in another series,
+   * a dHash at most `nearBits` apart (`nearBits` null: no near check); returns it, or admits
+   * this image and returns null. Of two duplicates the first to get here is delivered. Admitting
+   * again (a retried instance) replaces its own entry.
+   */
+  async admitImage(
+    runId: string,
+    image: {
+      ordinal: number;
+      seriesId: string;
+      patientId: string | null;
+      fileSha256: string;
+      dHash: string;
+      thumbnail: string;
+    },
+    checks: { exact: boolean; near: { bits: number; grey: number } | null },
+  ): Promise<Exclusion | null> {
+    const BAND_HEX = 8;
+    const bands = Array.from(
+      { length: image.dHash.length / BAND_HEX },
+      (_, band) => `${band}:${image.dHash.slice(band * BAND_HEX, (band + 1) * BAND_HEX)}`,
+    );
+    return this.sql.transaction(async (tx) => {
+      await tx.exec('LOCK TABLE eden_image_hashes IN SHARE ROW EXCLUSIVE MODE');
+      type Match = {
+        ordinal: number;
+        instance_id: string;
+        patient_id: string | null;
+        dhash: string;
+        thumbnail: string;
+      };
+      const select = `SELECT h.ordinal, i.instance_id, h.patient_id, h.dhash, h.thumbnail
+        FROM eden_image_hashes h
+        JOIN eden_items i ON i.run_id = h.run_id AND i.ordinal = h.ordinal
+        WHERE h.run_id = $1 AND h.ordinal <> $2`;
+      const whose = (match: Match) =>
+        match.patient_id !== null && match.patient_id === image.patientId
+          ? 'the same patient'
+          : 'another patient';
+      if (checks.exact) {
+        const exact = await tx.query<Match>(
+          `${select} AND h.image_sha256 = $3 ORDER BY h.ordinal LIMIT 1`,
+          [runId, image.ordinal, image.fileSha256],
+        );
+        const match = exact.rows[0];
+        if (match !== undefined) {
+          return {
+            reason: 'DUPLICATE_IMAGE',
+            detail: `same pixels as instance ${match.instance_id} (${whose(match)})`,
+          };
+        }
+      }
+      if (checks.near !== null) {
+        const near = await tx.query<Match>(
+          `${select} AND h.series_id <> $3 AND h.bands && $4::text[] ORDER BY h.ordinal`,
+          [runId, image.ordinal, image.seriesId, bands],
+        );
+        for (const match of near.rows) {
+          const bits = hammingDistance(match.dhash, image.dHash);
+          const grey = thumbnailDistance(match.thumbnail, image.thumbnail);
+          if (bits <= checks.near.bits && grey <= checks.near.grey) {
+            return {
+              reason: 'NEAR_DUPLICATE',
+              detail: `dHash ${bits} bits and thumbnail ${grey.toFixed(2)} grey levels from instance ${match.instance_id} (${whose(match)})`,
+            };
+          }
+        }
+      }
+      await tx.query(
+        `INSERT INTO eden_image_hashes (run_id, ordinal, series_id, patient_id, image_sha256, dhash,
+           bands, thumbnail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (run_id, ordinal) DO UPDATE SET image_sha256 = EXCLUDED.image_sha256,
+           dhash = EXCLUDED.dhash, bands = EXCLUDED.bands, patient_id = EXCLUDED.patient_id,
+           thumbnail = EXCLUDED.thumbnail`,
+        [
+          runId,
+          image.ordinal,
+          image.seriesId,
+          image.patientId,
+          image.fileSha256,
+          image.dHash,
+          bands,
+          image.thumbnail,
+        ],
+      );
+      return null;
+    });
   }
 
   async counts(runId: string): Promise<RunCounts> {
@@ -502,6 +611,7 @@ export class Ledger {
       pending: number;
       delivered: number;
       failed: number;
+      excluded: number;
       already_present: number;
       dicom_bytes: string | number | null;
       image_bytes: string | number | null;
@@ -510,6 +620,7 @@ export class Ledger {
          count(*) FILTER (WHERE status = 'pending')::int AS pending,
          count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
          count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         count(*) FILTER (WHERE status = 'excluded')::int AS excluded,
          (count(*) FILTER (WHERE dicom_outcome = 'already-present')
            + coalesce(sum(image.present), 0))::int AS already_present,
          coalesce(sum(dicom_size), 0)::text AS dicom_bytes,
@@ -530,6 +641,11 @@ export class Ledger {
        WHERE run_id = $1 AND status = 'failed' GROUP BY error_code ORDER BY error_code`,
       [runId],
     );
+    const reasons = await this.sql.query<{ exclusion_reason: ExclusionReason; n: number }>(
+      `SELECT exclusion_reason, count(*)::int AS n FROM eden_items
+       WHERE run_id = $1 AND status = 'excluded' GROUP BY exclusion_reason ORDER BY exclusion_reason`,
+      [runId],
+    );
     const row = rows[0];
     if (row === undefined) throw new EtlError('INTERNAL', 'count query returned no row');
     return {
@@ -537,6 +653,10 @@ export class Ledger {
       pending: row.pending,
       delivered: row.delivered,
       failed: row.failed,
+      excluded: row.excluded,
+      excludedByReason: Object.fromEntries(
+        reasons.rows.map((reason) => [reason.exclusion_reason, reason.n]),
+      ),
       alreadyPresent: row.already_present,
       dicomBytes: Number(row.dicom_bytes),
       imageBytes: Number(row.image_bytes),
@@ -595,7 +715,9 @@ export class Ledger {
       file_url: string | null;
       report_value: string | null;
       field_created_at: Date | null;
-      status: 'pending' | 'delivered' | 'failed';
+      status: 'pending' | 'delivered' | 'failed' | 'excluded';
+      exclusion_reason: ExclusionReason | null;
+      exclusion_detail: string | null;
       dicom_key: string | null;
       dicom_size: string | number | null;
       dicom_sha256: string | null;
@@ -643,6 +765,10 @@ export class Ledger {
         errorMessage: row.error_message,
         recipe: row.recipe,
         attributes: row.attributes,
+        exclusion:
+          row.exclusion_reason === null
+            ? null
+            : { reason: row.exclusion_reason, detail: row.exclusion_detail ?? '' },
       };
     });
   }

@@ -2,7 +2,7 @@
  * Bumped whenever a table changes shape: a state directory written by another version is
  * refused by name rather than misread.
  */
-export const LEDGER_VERSION = '5';
+export const LEDGER_VERSION = '6';
 
 /**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS eden_items (
   instance_number integer,
   file_path       text,
   file_url        text,
-  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed', 'excluded')),
   attempts        integer NOT NULL DEFAULT 0,
   dicom_key       text,
   dicom_size      bigint,
@@ -50,11 +50,31 @@ CREATE TABLE IF NOT EXISTS eden_items (
   error_code      text,
   error_message   text,
   timings         jsonb,
+  exclusion_reason text,
+  exclusion_detail text,
   updated_at      timestamptz,
   PRIMARY KEY (run_id, ordinal),
   UNIQUE (run_id, instance_id)
 );
 CREATE INDEX IF NOT EXISTS eden_items_batch ON eden_items (run_id, batch_no, status);
+
+-- The images admitted to a run so far, for the duplicate gates: the SHA-256 of the image file, and the
+-- 256-bit dHash cut into eight 32-bit bands (each tagged with its position), so that a near
+-- duplicate (at most 7 bits apart) shares at least one band and is found through the index,
+-- not by comparing with every image of the run.
+CREATE TABLE IF NOT EXISTS eden_image_hashes (
+  run_id       text NOT NULL REFERENCES eden_runs (run_id) ON DELETE CASCADE,
+  ordinal      integer NOT NULL,
+  series_id    text NOT NULL,
+  patient_id   text,
+  image_sha256 text NOT NULL,
+  dhash        text NOT NULL,
+  bands        text[] NOT NULL,
+  thumbnail    text NOT NULL,
+  PRIMARY KEY (run_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS eden_image_hashes_files ON eden_image_hashes (run_id, image_sha256);
+CREATE INDEX IF NOT EXISTS eden_image_hashes_bands ON eden_image_hashes USING gin (bands);
 
 CREATE TABLE IF NOT EXISTS eden_study_reports (
   run_id           text NOT NULL REFERENCES eden_runs (run_id) ON DELETE CASCADE,

@@ -78,8 +78,9 @@ export const DATASET_CSV_COLUMNS: readonly CsvColumn<DatasetRow>[] = [
   },
   {
     name: 'status',
-    meaning: 'Outcome for the instance.',
-    format: 'delivered or failed',
+    meaning:
+      'Outcome for the instance: excluded means a quality gate kept it out (see excluded.csv).',
+    format: 'delivered, failed or excluded',
     value: (row) => row.status,
   },
   {

@@ -6,14 +6,21 @@ import type {
 import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import { formatBytes, formatClock } from '../observability/human-units.js';
 import type { CsvColumn } from './csv-format.js';
+import { trainingSections, type TrainingContents } from './dataset-card.js';
+import { cellText, code, fenced, table } from './markdown.js';
 import { DATASET_CSV_COLUMNS } from './dataset-csv.js';
+import { EXCLUDED_CSV_COLUMNS } from './excluded-csv.js';
 import { FAILURES_CSV_COLUMNS } from './failures-csv.js';
 import {
   DATASET_CSV_NAME,
   DATASET_README_NAME,
   DICOM_DIR,
+  EXCLUDED_CSV_NAME,
   FAILURES_CSV_NAME,
   imageLayout,
+  MANIFEST_NAME,
+  METADATA_JSONL_NAME,
+  STUDIES_JSONL_NAME,
 } from './object-keys.js';
 
 /**
@@ -26,47 +33,6 @@ export const NOT_DEIDENTIFIED =
   'This dataset has not been de-identified: it may contain protected health information.';
 
 const TOOL_NAME = 'vlm-eden-dataset-etl';
-
-/** Text safe inside a GFM table cell: one line, no column breaks, no raw HTML. */
-function cellText(text: string): string {
-  return text
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/</g, '&lt;')
-    .replace(/\r\n|\r|\n/g, ' ');
-}
-
-function longestRun(text: string, char: string): number {
-  let longest = 0;
-  for (const run of text.match(new RegExp(`\\${char}+`, 'g')) ?? []) {
-    longest = Math.max(longest, run.length);
-  }
-  return longest;
-}
-
-/** A code span that survives backticks in `text` (CommonMark: use a longer backtick string). */
-function code(text: string): string {
-  const oneLine = text.replace(/\r\n|\r|\n/g, ' ').replace(/\|/g, '\\|');
-  const fence = '`'.repeat(longestRun(oneLine, '`') + 1);
-  const pad = oneLine.startsWith('`') || oneLine.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${oneLine}${pad}${fence}`;
-}
-
-/** A fenced block that no line of `text` can close early. */
-function fenced(text: string, info: string): string {
-  const fence = '`'.repeat(Math.max(3, longestRun(text, '`') + 1));
-  const body = text.replace(/\r\n|\r/g, '\n').replace(/\n+$/, '');
-  return `${fence}${info}\n${body}\n${fence}`;
-}
-
-function table(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-  align?: string[],
-): string {
-  const rule = header.map((_, index) => align?.[index] ?? '---');
-  return [header, rule, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
-}
 
 function utc(what: string, iso: string): Date {
   const date = new Date(iso);
@@ -131,6 +97,10 @@ function layout(
     [`├── ${DATASET_README_NAME}`, 'this card'],
     [`├── ${DATASET_CSV_NAME}`, 'one row per selected instance'],
     [`├── ${FAILURES_CSV_NAME}`, 'failed instances only'],
+    [`├── ${EXCLUDED_CSV_NAME}`, 'instances excluded by a quality gate, with the reason'],
+    [`├── ${METADATA_JSONL_NAME}`, 'one line per image: the Hugging Face imagefolder metadata'],
+    [`├── ${STUDIES_JSONL_NAME}`, 'one line per study: its report and images'],
+    [`├── ${MANIFEST_NAME}`, 'SHA-256 of every object, and the dataset version'],
     [`├── ${DICOM_DIR}/`, ''],
     [
       '│   └── {instance_id}.dcm',
@@ -188,7 +158,14 @@ function deidSection(deid: DeidentificationDescription): string[] {
   ];
 }
 
-export function buildDatasetReadme(description: DatasetDescription): string {
+/**
+ * The card. `training` adds the sections about training use (composition, splits, leakage
+ * audit, quality gates, integrity); without it the card describes the delivery alone.
+ */
+export function buildDatasetReadme(
+  description: DatasetDescription,
+  training?: TrainingContents,
+): string {
   const { counts, query } = description;
   const started = utc('startedAt', description.startedAt);
   const finished = utc('finishedAt', description.finishedAt);
@@ -204,6 +181,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     .sort()
     .map((name) => [code(name), code(String(description.parameters[name]))]);
 
+  const trainingCard = training === undefined ? undefined : trainingSections(training);
   const sections = [
     '# VLM Eden dataset',
     privacyStatement(description.deidentification),
@@ -217,6 +195,7 @@ export function buildDatasetReadme(description: DatasetDescription): string {
         ['Instances selected', String(counts.instances)],
         ['Instances delivered (DICOM + image)', String(counts.delivered)],
         ['Instances failed', String(counts.failed)],
+        ['Instances excluded by quality gates', String(counts.excluded)],
         ['DICOM bytes', bytesText(counts.dicomBytes)],
         ['Image bytes', bytesText(counts.imageBytes)],
       ],
@@ -256,6 +235,9 @@ export function buildDatasetReadme(description: DatasetDescription): string {
     `### ${FAILURES_CSV_NAME}`,
     'Same format, one row per failed instance, same meaning for each column as above.',
     dictionary(FAILURES_CSV_COLUMNS),
+    `### ${EXCLUDED_CSV_NAME}`,
+    'Same format, one row per instance a quality gate excluded.',
+    dictionary(EXCLUDED_CSV_COLUMNS),
 
     ...(description.deidentification === undefined
       ? []
@@ -266,6 +248,9 @@ export function buildDatasetReadme(description: DatasetDescription): string {
 
     '## Images',
     `Each image is rendered from its DICOM file in the DICOM order: modality transform (rescale slope and intercept, or Modality LUT), then the VOI (window or VOI LUT), then the presentation (MONOCHROME1 is inverted so that all images read as MONOCHROME2), then scaled to 8 bits per sample and encoded as ${description.images.format === 'png' ? 'PNG' : 'JPEG'}. The recipe is recorded per image in the CSV (\`window_source\`, \`window_center\`, \`window_width\`, \`voi_function\`, \`inverted\`, \`frame\`, \`codec\`). 8 bits keep far less than the full dynamic range of most modalities: use the DICOM file where that matters.`,
+
+    ...(trainingCard?.data ?? []),
+    ...(trainingCard?.integrity ?? []),
   ];
   return `${sections.join('\n\n')}\n`;
 }

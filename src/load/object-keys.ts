@@ -5,7 +5,8 @@ import { EtlError } from '../domain/errors.js';
  *
  *   <prefix>/README-dataset.md
  *   <prefix>/dicom-reports-extracted-sample.csv
- *   <prefix>/failures.csv
+ *   <prefix>/failures.csv, excluded.csv
+ *   <prefix>/metadata.jsonl, studies.jsonl, manifest.json
  *   <prefix>/dicom-files/{instance_id}.dcm
  *   <prefix>/images-jpg/{instance_id}.jpg
  *
@@ -20,6 +21,8 @@ export const CONTENT_TYPES = {
   png: 'image/png',
   csv: 'text/csv; charset=utf-8',
   markdown: 'text/markdown; charset=utf-8',
+  jsonl: 'application/jsonl; charset=utf-8',
+  json: 'application/json; charset=utf-8',
 } as const;
 
 export const DICOM_DIR = 'dicom-files';
@@ -34,6 +37,11 @@ export function imageLayout(format: ImageFormat): { dir: string; extension: stri
 export const DATASET_CSV_NAME = 'dicom-reports-extracted-sample.csv';
 export const DATASET_README_NAME = 'README-dataset.md';
 export const FAILURES_CSV_NAME = 'failures.csv';
+export const EXCLUDED_CSV_NAME = 'excluded.csv';
+/** Hugging Face `imagefolder` metadata: beside the image folders, `file_name` relative to it. */
+export const METADATA_JSONL_NAME = 'metadata.jsonl';
+export const STUDIES_JSONL_NAME = 'studies.jsonl';
+export const MANIFEST_NAME = 'manifest.json';
 
 export interface DatasetObjectKey {
   /** Relative to the dataset prefix, e.g. `dicom-files/123.dcm`. */
@@ -53,6 +61,10 @@ export interface DatasetKeys {
   readonly csv: DatasetObjectKey;
   readonly readme: DatasetObjectKey;
   readonly failures: DatasetObjectKey;
+  readonly excluded: DatasetObjectKey;
+  readonly metadata: DatasetObjectKey;
+  readonly studies: DatasetObjectKey;
+  readonly manifest: DatasetObjectKey;
 }
 
 // Object names must also be file names on a local destination; 255 bytes is the usual
@@ -157,5 +169,9 @@ export function datasetKeys(prefix: string): DatasetKeys {
     csv: key(DATASET_CSV_NAME),
     readme: key(DATASET_README_NAME),
     failures: key(FAILURES_CSV_NAME),
+    excluded: key(EXCLUDED_CSV_NAME),
+    metadata: key(METADATA_JSONL_NAME),
+    studies: key(STUDIES_JSONL_NAME),
+    manifest: key(MANIFEST_NAME),
   });
 }

@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import type { ExclusionReason } from '../domain/exclusions.js';
 import { formatBytes, formatDuration } from './human-units.js';
 
 /**
@@ -21,7 +22,7 @@ export interface ExtractionStatistics {
 
 /**
  * Known when the run is over. Seconds are wall-clock. Instance counts are disjoint and about this
- * invocation, so a finished run has delivered + failed + skipped = totalRecords.
+ * invocation, so a finished run has delivered + failed + excluded + skipped = totalRecords.
  */
 export interface RunSummary {
   timings: {
@@ -34,6 +35,10 @@ export interface RunSummary {
   /** Delivered by this invocation (including objects the destination already held). */
   delivered: number;
   failed: number;
+  /** Kept out by a quality gate (not an error: the exit code does not change). */
+  excluded?: number;
+  /** Over the whole run, by reason code. */
+  excludedByReason?: Partial<Record<ExclusionReason, number>>;
   /** Settled without work: delivered by an earlier attempt of the run. */
   skipped: number;
   /** Of `delivered`, instances whose objects the destination already held (nothing written). */
@@ -70,7 +75,7 @@ function throughput(summary: RunSummary): string {
   const seconds = summary.timings.processSeconds;
   if (seconds <= 0) return 'n/a (no processing time)';
   // Skipped instances took no work; counting them would flatter the rate.
-  const instances = summary.delivered + summary.failed;
+  const instances = summary.delivered + summary.failed + (summary.excluded ?? 0);
   const megabytes = (summary.dicomBytes + summary.imageBytes) / 1e6;
   return `${(instances / seconds).toFixed(2)} inst/s, ${(megabytes / seconds).toFixed(2)} MB/s`;
 }
@@ -92,6 +97,7 @@ function summaryBlocks(summary: RunSummary): string[] {
     `  Total records: ${summary.totalRecords}`,
     `  Delivered: ${summary.delivered}`,
     `  Failed: ${summary.failed}`,
+    `  Excluded by quality gates: ${summary.excluded ?? 0}`,
     `  Already present: ${summary.alreadyPresent}`,
     `  Skipped (settled earlier): ${summary.skipped}`,
     `  DICOM bytes: ${summary.dicomBytes} (${formatBytes(summary.dicomBytes)})`,
@@ -105,6 +111,11 @@ function summaryBlocks(summary: RunSummary): string[] {
       const example = summary.failureExamples?.[code];
       if (example !== undefined) lines.push(`      e.g. ${example}`);
     }
+  }
+  const excluded = Object.entries(summary.excludedByReason ?? {}).filter(([, n]) => n > 0);
+  if (excluded.length > 0) {
+    lines.push('  Excluded by reason (listed in excluded.csv):');
+    for (const [reason, count] of excluded) lines.push(`    ${reason}: ${count}`);
   }
   if (summary.failed > 0 && summary.failuresCsv !== null) {
     lines.push(`  Failures list: ${summary.failuresCsv}`);

@@ -1,8 +1,13 @@
 import type { DatasetDescription } from '../domain/dataset.js';
+import { EtlError } from '../domain/errors.js';
 import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
 import { buildDatasetCsv } from '../load/dataset-csv.js';
+import { metadataLines, studyLines, toJsonl } from '../load/dataset-jsonl.js';
+import { buildManifest, manifestJson } from '../load/dataset-manifest.js';
 import { buildDatasetReadme } from '../load/dataset-readme.js';
+import { buildExcludedCsv } from '../load/excluded-csv.js';
 import { buildFailuresCsv } from '../load/failures-csv.js';
+import { assignSplits, splitKeyFingerprint } from '../load/patient-splits.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
 import type { ObjectStore } from '../load/object-store.js';
 
@@ -15,7 +20,9 @@ export interface FinalizeResult {
 
 /**
  * Writes the dataset files from the ledger once every instance is settled: the CSV, the
- * failures list and the dataset card. Idempotent: the files are rebuilt from the ledger
+ * failures and exclusions lists, metadata.jsonl and studies.jsonl (with each study's split),
+ * the manifest and the dataset card. `splitKey` must be the key the run was planned with (its
+ * fingerprint is in the spec): another would move patients between splits. Idempotent: the files are rebuilt from the ledger
  * byte for byte (the finish time is stamped once), so a rerun rewrites nothing.
  */
 export async function finalizeRun(
@@ -24,7 +31,19 @@ export async function finalizeRun(
   keys: DatasetKeys,
   runId: string,
   toolVersion: string,
+  splitKey: string,
 ): Promise<FinalizeResult> {
+  const planned = await ledger.findRun(runId);
+  if (planned !== null && splitKeyFingerprint(splitKey) !== planned.spec.splits.keyFingerprint) {
+    throw new EtlError(
+      'CONFIG_INVALID',
+      'the split key differs from the one the run started with',
+      {
+        subject: runId,
+        hint: 'give the same --split-key (or SECRET_KEY) as when the run started; a different key would move patients between splits',
+      },
+    );
+  }
   const stamped = await ledger.stampFinished(runId);
   const counts = await ledger.counts(runId);
   const prefixLength = keys.prefix === '' ? 0 : keys.prefix.length + 1;
@@ -50,6 +69,9 @@ export async function finalizeRun(
       jpegQuality: spec.render.quality,
       optimiseCoding: spec.render.optimiseCoding,
       windowIndex: spec.render.windowIndex ?? 1,
+      qualityGates: spec.quality.gates.length === 0 ? 'none' : spec.quality.gates.join(','),
+      minReportChars: spec.quality.minReportChars,
+      splits: spec.splits.shares.map((share) => `${share.name}=${share.fraction}`).join(','),
       ...(spec.render.maxSize === undefined ? {} : { maxSize: spec.render.maxSize }),
       ...(spec.render.window === undefined
         ? {}
@@ -60,6 +82,7 @@ export async function finalizeRun(
       instances: counts.total,
       delivered: counts.delivered,
       failed: counts.failed,
+      excluded: counts.excluded,
       failuresByCode: counts.failuresByCode,
       dicomBytes: counts.dicomBytes,
       imageBytes: counts.imageBytes,
@@ -69,16 +92,40 @@ export async function finalizeRun(
     ...(deidentification === undefined ? {} : { deidentification }),
   };
   const encoder = new TextEncoder();
-  await store.replace(keys.csv.full, encoder.encode(buildDatasetCsv(rows)), CONTENT_TYPES.csv);
+  const splits = assignSplits(rows, splitKey, spec.splits.shares);
+  const metadata = metadataLines(rows, splits);
+  const studies = studyLines(rows, splits);
+  const files: [{ relative: string; full: string }, string, string][] = [
+    [keys.csv, buildDatasetCsv(rows), CONTENT_TYPES.csv],
+    [keys.failures, buildFailuresCsv(rows), CONTENT_TYPES.csv],
+    [keys.excluded, buildExcludedCsv(rows), CONTENT_TYPES.csv],
+    [keys.metadata, toJsonl(metadata), CONTENT_TYPES.jsonl],
+    [keys.studies, toJsonl(studies), CONTENT_TYPES.jsonl],
+  ];
+  const written: Record<string, Uint8Array> = {};
+  for (const [key, text, contentType] of files) {
+    written[key.relative] = encoder.encode(text);
+    await store.replace(key.full, written[key.relative]!, contentType);
+  }
+  const manifest = buildManifest(rows, written);
   await store.replace(
-    keys.failures.full,
-    encoder.encode(buildFailuresCsv(rows)),
-    CONTENT_TYPES.csv,
+    keys.manifest.full,
+    encoder.encode(manifestJson(manifest)),
+    CONTENT_TYPES.json,
   );
   // The card goes last: its presence says the dataset beside it is complete.
   await store.replace(
     keys.readme.full,
-    encoder.encode(buildDatasetReadme(description)),
+    encoder.encode(
+      buildDatasetReadme(description, {
+        rows,
+        metadata,
+        studies,
+        quality: spec.quality,
+        splits: spec.splits,
+        manifest,
+      }),
+    ),
     CONTENT_TYPES.markdown,
   );
   const run = await ledger.markFinalized(runId);

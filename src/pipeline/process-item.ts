@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceAttributes } from '../domain/dataset.js';
+import { burnedInRisk } from '../deid/burned-in-risk.js';
 import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../extract/http-fetcher.js';
 import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
+import { firstExclusion, instanceGates, NEAR_DUPLICATE } from '../quality/quality-gates.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from './run-spec.js';
 
@@ -32,13 +34,14 @@ function stopsTheRun(error: EtlError): boolean {
 }
 
 export interface ItemResult {
-  status: 'delivered' | 'failed';
+  status: 'delivered' | 'failed' | 'excluded';
   /** Bytes of the objects stored for the instance (written or found already there). */
   bytes: number;
 }
 
 /**
- * Fetch → render → store → record, for one instance. Instance failures are recorded in the
+ * Fetch → render → quality gates → store → record, for one instance. An instance a gate
+ * excludes is recorded as excluded with its reason and nothing of it is stored. Instance failures are recorded in the
  * ledger and returned, never thrown; only errors that stop the whole run are thrown.
  * Exactly once: objects are created only if absent (same bytes already there counts as
  * delivered), and the ledger row changes only from pending, so a rerun after a crash
@@ -67,6 +70,8 @@ export async function processItem(
       { kind: 'instance', real: item.instanceId, pseudonym: name },
     ]);
   }
+  const { quality } = spec;
+  const gates = instanceGates(quality.gates, quality);
   let attempts = item.attempts;
   for (;;) {
     attempts += 1;
@@ -91,6 +96,46 @@ export async function processItem(
         await ctx.ledger.recordPhi(runId, item.ordinal, item.studyId, rendered.phi);
       }
       if (!rendered.ok && !DELIVER_DICOM_ANYWAY.has(rendered.error.code)) throw rendered.error;
+      const stats = (rendered.ok ? rendered.images[0]?.stats : undefined) ?? null;
+      // De-identifying, images that may carry burned-in patient data stay in the hospital.
+      const quarantined =
+        spec.deid?.quarantine === true && attributes !== null ? burnedInRisk(attributes) : null;
+      let exclusion =
+        quarantined ?? firstExclusion(gates, { attributes, stats, reportValue: item.reportValue });
+      const exact = quality.gates.includes('duplicate');
+      const near = quality.gates.includes('near-duplicate');
+      if (exclusion === null && stats !== null && (exact || near)) {
+        exclusion = await ctx.ledger.admitImage(
+          runId,
+          {
+            ordinal: item.ordinal,
+            seriesId: item.seriesId,
+            patientId: attributes?.patientId ?? null,
+            fileSha256: stats.fileSha256,
+            dHash: stats.dHash,
+            thumbnail: stats.thumbnail,
+          },
+          { exact, near: near ? NEAR_DUPLICATE : null },
+        );
+      }
+      if (exclusion !== null) {
+        ctx.logger.debug(
+          { instanceId: item.instanceId, reason: exclusion.reason },
+          exclusion.detail,
+        );
+        await ctx.ledger.recordOutcome(runId, item.ordinal, {
+          status: 'excluded',
+          attempts,
+          dicom: null,
+          images: [],
+          recipe: rendered.ok ? (rendered.images[0]?.recipe ?? null) : null,
+          attributes,
+          error: null,
+          timings,
+          exclusion,
+        });
+        return { status: 'excluded', bytes: 0 };
+      }
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
       const format = spec.render.format ?? 'jpeg';

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { RenderOptions } from '../domain/render.js';
+import type { GateId } from '../quality/quality-gates.js';
+
+/** One split of the dataset and its share of the patients. */
+export interface SplitShare {
+  name: string;
+  fraction: number;
+}
 
 /**
  * Everything that decides what a run delivers. Stored in the ledger at plan time; a resumed
@@ -18,6 +25,13 @@ export interface RunSpec {
   destination: string;
   prefix: string;
   render: RenderOptions;
+  /** Quality gates enabled, and the report gate's minimum length. */
+  quality: { gates: GateId[]; minReportChars: number };
+  /**
+   * Patient-level splits, and a fingerprint of the split key (HMAC of a fixed text, never the
+   * key): a rerun with another key would move patients between splits, and the card says so.
+   */
+  splits: { shares: SplitShare[]; keyFingerprint: string; keySource: 'default' | 'configured' };
   /** De-identification, when the run de-identifies; the key itself is never stored. */
   deid?: DeidSpec;
 }
@@ -38,8 +52,9 @@ export interface DeidSpec {
 
 /**
  * The run id: a digest of what the run delivers (source, query, parameters, destination,
- * rendering). The same command therefore finds its own run again: after a crash it resumes,
- * after success it has nothing to do. Page and batch sizes change how, not what: left out.
+ * rendering, quality gates, splits, de-identification). The same command therefore finds its own
+ * run again: after a crash it resumes, after success it has nothing to do. Page and batch sizes
+ * change how, not what: left out.
  */
 export function runIdOf(spec: RunSpec): string {
   const identity = {
@@ -51,6 +66,8 @@ export function runIdOf(spec: RunSpec): string {
     render: spec.render,
     // Absent from runs that do not de-identify, so their ids stay what they were.
     ...(spec.deid === undefined ? {} : { deid: spec.deid }),
+    quality: spec.quality,
+    splits: spec.splits,
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }

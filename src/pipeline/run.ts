@@ -20,6 +20,8 @@ export interface RunRequest {
   concurrency: number;
   retry: RetryPolicy;
   toolVersion: string;
+  /** Key of the patient-split hash (see load/patient-splits.ts); never stored. */
+  splitKey: string;
   signal?: AbortSignal;
   /** Called when planning is done, with the counts the run starts from. */
   onStart?: (run: RunRecord, counts: RunCounts) => void;
@@ -105,7 +107,14 @@ export async function runPipeline(ctx: PipelineContext, request: RunRequest): Pr
   );
   const processed = performance.now();
 
-  const final = await finalizeRun(ctx.ledger, ctx.store, keys, run.runId, request.toolVersion);
+  const final = await finalizeRun(
+    ctx.ledger,
+    ctx.store,
+    keys,
+    run.runId,
+    request.toolVersion,
+    request.splitKey,
+  );
   const finished = performance.now();
   return {
     run: final.run,

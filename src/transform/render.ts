@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { asEtlError, EtlError } from '../domain/errors.js';
 import {
   DEFAULT_RENDER_OPTIONS,
@@ -13,6 +14,7 @@ import { parseDicom } from './dicom/parse.js';
 import { readImage, type PixelImage, type StoredFrame } from './dicom/pixel-data.js';
 import { readPresentation, type Presentation } from './dicom/presentation.js';
 import { encodeImage, type Raster } from './encode-image.js';
+import { imageStats } from './image-stats.js';
 import {
   applyDisplayFunction,
   applyDisplayLut,
@@ -288,9 +290,12 @@ function returnRasterMemory(buffer: ArrayBufferLike): void {
 }
 
 async function encode(raster: RasterFrame, options: ResolvedRenderOptions): Promise<RenderedImage> {
+  // Before encoding: the gates judge the pixels, not what the codec made of them.
+  const stats = imageStats(raster);
   const encoded = await encodeImage(raster, options);
   return {
     bytes: encoded.bytes,
+    stats: { ...stats, fileSha256: createHash('sha256').update(encoded.bytes).digest('hex') },
     recipe: {
       ...raster.recipe,
       width: encoded.width,

@@ -59,6 +59,12 @@ describe('the dashboard server', () => {
       destination,
       prefix: 'ds',
       render: { quality: 90, optimiseCoding: false },
+      quality: { gates: [], minReportChars: 0 },
+      splits: {
+        shares: [{ name: 'train', fraction: 1 }],
+        keyFingerprint: '0123456789abcdef',
+        keySource: 'default',
+      },
     };
     db = await openPglite(join(dir, 'state'), 'test state');
     const ledger = await Ledger.open(db);

@@ -55,10 +55,13 @@ describe('a run into gs:// (the GCS emulator, the real client)', () => {
     expect(emulator.failures.injected.length).toBeGreaterThanOrEqual(4);
     const bucket = storage.bucket(BUCKET);
     const [csv] = await bucket.file(`${PREFIX}/dicom-reports-extracted-sample.csv`).download();
-    const rows = csvObjects(csv.toString('utf8'));
+    // The sample PACS's quality-gate cases are excluded: nothing of them is uploaded.
+    const rows = csvObjects(csv.toString('utf8')).filter((row) => row.status === 'delivered');
     expect(rows.length).toBeGreaterThan(0);
     const objects = await generations();
-    expect(objects.size).toBe(rows.length * 2 + 3);
+    // DICOM and JPEG per instance; the card, the CSV, failures.csv, excluded.csv,
+    // metadata.jsonl, studies.jsonl and manifest.json.
+    expect(objects.size).toBe(rows.length * 2 + 7);
     for (const row of rows) {
       const [dicom] = await bucket.file(`${PREFIX}/dicom-files/${row.instance_id}.dcm`).download();
       const original = await readFile(new URL(row.file_url as string));
@@ -68,6 +71,9 @@ describe('a run into gs:// (the GCS emulator, the real client)', () => {
         .getMetadata();
       expect(metadata.contentType).toBe('image/jpeg');
     }
+    const verified = await runCli(['verify', `gs://${BUCKET}/${PREFIX}`], dir, env);
+    expect(verified.stdout).toMatch(/^OK gs:\/\//);
+    expect(verified.code).toBe(0);
   }, 120_000);
 
   it('writes no object again: a rerun, and an overlapping new run', async () => {

@@ -77,6 +77,43 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
   });
 
+  it('reads patient splits and quality gates, refusing bad ones', () => {
+    const { config } = loadConfig({ flags: {}, env: {}, envFile });
+    expect(config.splits).toEqual([
+      { name: 'train', fraction: 0.8 },
+      { name: 'validate', fraction: 0.1 },
+      { name: 'test', fraction: 0.1 },
+    ]);
+    expect(config.qualityGates).toHaveLength(8);
+    const given = loadConfig({
+      flags: { splits: 'train=0.7, test=0.3', qualityGates: 'blank,Duplicate' },
+      env: {},
+      envFile,
+    }).config;
+    expect(given.splits).toEqual([
+      { name: 'train', fraction: 0.7 },
+      { name: 'test', fraction: 0.3 },
+    ]);
+    expect(given.qualityGates).toEqual(['blank', 'duplicate']);
+    expect(
+      loadConfig({ flags: { qualityGates: 'none' }, env: {}, envFile }).config.qualityGates,
+    ).toEqual([]);
+    for (const splits of [
+      'train=0.8,test=0.1',
+      'train=0.5,train=0.5',
+      'Train=1',
+      'train=1,test=0',
+      'train',
+    ]) {
+      expect(() => loadConfig({ flags: { splits }, env: {}, envFile })).toThrow(
+        /--splits: received .*; expected NAME=FRACTION/,
+      );
+    }
+    expect(() => loadConfig({ flags: { qualityGates: 'blank,shiny' }, env: {}, envFile })).toThrow(
+      /--quality-gates: received "blank,shiny"; expected all, none, or a comma-separated list/,
+    );
+  });
+
   it('lists every invalid key with the value received and what was expected', () => {
     let caught: unknown;
     try {

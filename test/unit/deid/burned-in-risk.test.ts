@@ -28,10 +28,10 @@ describe('burnedInRisk', () => {
     ['ultrasound', { modality: 'US' }, /modality US/],
     ['modality SC', { modality: 'sc' }, /modality SC/],
     ['DERIVED\\SECONDARY', { imageType: ['DERIVED', 'SECONDARY', 'AXIAL'] }, /DERIVED/],
-  ])('flags %s', (_, change, reason) => {
+  ])('flags %s', (_, change, detail) => {
     const risk = burnedInRisk({ ...plain, ...change });
-    expect(risk?.code).toBe('BURNED_IN_RISK');
-    expect(risk?.reason).toMatch(reason);
+    expect(risk?.reason).toBe('BURNED_IN_RISK');
+    expect(risk?.detail).toMatch(detail);
   });
 
   it('does not flag DERIVED\\PRIMARY', () => {

@@ -47,12 +47,17 @@ describe('planStudy', () => {
     );
     for (const study of radiographs) {
       expect(study.sopClassUid).toBe(SOP_CLASS[study.modality]);
-      expect(study.series.map((series) => series.instances.length)).toEqual([1, 1]);
-      const views = study.series.map((series) =>
+      // A third series, when there is one, is a defect case (a re-sent PA or a blank plate).
+      const regular = study.series.slice(0, 2);
+      for (const extra of study.series.slice(2)) {
+        expect(extra.instances.every((instance) => instance.quirk !== undefined)).toBe(true);
+      }
+      expect(regular.map((series) => series.instances.length)).toEqual([1, 1]);
+      const views = regular.map((series) =>
         series.instances[0]?.image.kind === 'radiograph' ? series.instances[0].image.view : '',
       );
       expect(views).toEqual(['PA', 'LL']);
-      for (const series of study.series) {
+      for (const series of regular) {
         for (const { image } of series.instances) {
           if (image.kind !== 'radiograph') throw new Error('expected a radiograph');
           expect(image.rows).toBeGreaterThanOrEqual(2000);
@@ -70,8 +75,11 @@ describe('planStudy', () => {
     const cts = liveStudies(1, 16).flatMap((study) => (study.kind === 'chest-ct' ? [study] : []));
     expect(cts.length).toBeGreaterThan(0);
     for (const study of cts) {
-      expect(study.series).toHaveLength(2);
-      const [lung, soft] = study.series.map((series) =>
+      const regular = study.series.filter((series) =>
+        series.instances.every((instance) => instance.quirk === undefined),
+      );
+      expect(regular).toHaveLength(2);
+      const [lung, soft] = regular.map((series) =>
         series.instances.map((instance) =>
           instance.image.kind === 'ct-slice' ? instance.image.sliceLocation : NaN,
         ),
@@ -127,7 +135,9 @@ describe('planStudy', () => {
   });
 
   it('writes 2-4 report fields, minutes apart, whose text stresses CSV quoting', () => {
-    for (const study of [planStudy(1, 0), ...liveStudies(1, 30)]) {
+    const shortReport = (study: PlannedStudy) =>
+      study.reportFields.length === 1 && study.reportFields[0]!.value === 'Report to follow.';
+    for (const study of [planStudy(1, 0), ...liveStudies(1, 30)].filter((s) => !shortReport(s))) {
       const names = study.reportFields.map((field) => field.name);
       expect(names.length).toBeGreaterThanOrEqual(2);
       expect(names.length).toBeLessThanOrEqual(4);
@@ -150,6 +160,35 @@ describe('planStudy', () => {
     expect(new Set(all).size).toBeGreaterThan(all.length / 2);
     expect(all.join('')).toMatch(/Rö/);
     expect(all.join('')).toMatch(/µ/);
+  });
+
+  it('has a case for every quality gate in the default sample, and patients with several studies', () => {
+    for (const seed of [1, 2, 3]) {
+      const studies = liveStudies(seed, SAMPLE_PACS_DEFAULTS.studies);
+      const quirks = studies.flatMap((study) =>
+        study.series.flatMap((series) => series.instances.flatMap((i) => i.quirk ?? [])),
+      );
+      expect(new Set(quirks)).toEqual(
+        new Set([
+          'mislabelled-polarity',
+          'resent-copy',
+          'resent-noisy-copy',
+          'unexposed',
+          'localizer',
+          'reformat',
+          'dose-screen',
+        ]),
+      );
+      expect(studies.filter((study) => study.reportFields.length === 1)).toHaveLength(1);
+      const patients = studies.map((study) => study.patient.id);
+      expect(new Set(patients).size).toBe(patients.length - 2);
+      const returning = studies[3]!;
+      expect(returning.patient).toMatchObject({
+        id: studies[0]!.patient.id,
+        name: studies[0]!.patient.name,
+        birthDate: studies[0]!.patient.birthDate,
+      });
+    }
   });
 
   it('keeps the heart size in the report consistent with the anatomy', () => {

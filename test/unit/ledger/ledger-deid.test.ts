@@ -7,17 +7,12 @@ import type { SqlClient } from '../../../src/domain/sql.js';
 import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import type { RunSpec } from '../../../src/pipeline/run-spec.js';
+import { TEST_SPEC } from './ledger-fixtures.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 
 const spec: RunSpec = {
-  source: 'pglite:test',
-  query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
-  queryParameters: { studies: 2, seed: '0' },
-  pageSize: 25,
+  ...TEST_SPEC,
   batchSize: 10,
-  destination: 'file:///tmp/out',
-  prefix: 'p',
-  render: { quality: 90, optimiseCoding: false },
   deid: {
     profile: 'basic',
     keep: [],

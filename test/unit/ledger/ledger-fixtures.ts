@@ -11,6 +11,15 @@ export const TEST_SPEC: RunSpec = {
   destination: 'file:///tmp/out',
   prefix: 'p',
   render: { quality: 90, optimiseCoding: false },
+  quality: { gates: ['blank', 'duplicate'], minReportChars: 20 },
+  splits: {
+    shares: [
+      { name: 'train', fraction: 0.8 },
+      { name: 'test', fraction: 0.2 },
+    ],
+    keyFingerprint: '0123456789abcdef',
+    keySource: 'default',
+  },
 };
 
 /** Instance `id` of study `study`, with the study's report fields as [value, created at]. */

@@ -184,4 +184,81 @@ describe('Ledger', () => {
       await other.close();
     }
   });
+
+  it('admits images once, finding exact and near duplicates across series of the run', async () => {
+    await ledger.createRun('dups', spec);
+    await ledger.writeSelection('dups', spec.batchSize, async (addPage) => {
+      await addPage([instance(5, 51, [['r', null]]), instance(5, 52, [['r', null]])]);
+      await addPage([instance(6, 61, [['r', null]]), instance(6, 62, [['r', null]])]);
+      return 2;
+    });
+    const hash = (bits: string) => bits.padStart(64, '0');
+    const grey = (level: number) => Buffer.alloc(272, level).toString('base64');
+    const image = (
+      ordinal: number,
+      seriesId: string,
+      file: string,
+      dHash: string,
+      thumbnail = grey(100),
+    ) => ({
+      ordinal,
+      seriesId,
+      patientId: ordinal < 2 ? 'P5' : 'P6',
+      fileSha256: file,
+      dHash,
+      thumbnail,
+    });
+    const both = { exact: true, near: { bits: 7, grey: 2 } };
+    expect(await ledger.admitImage('dups', image(0, '50', 'x', hash('ff')), both)).toBeNull();
+    // Admitting the same instance again (a retry) is not a duplicate of itself.
+    expect(await ledger.admitImage('dups', image(0, '50', 'x', hash('ff')), both)).toBeNull();
+    expect(await ledger.admitImage('dups', image(1, '50', 'x', hash('ff')), both)).toEqual({
+      reason: 'DUPLICATE_IMAGE',
+      detail: 'same pixels as instance 51 (the same patient)',
+    });
+    // Close dHash but a thumbnail 3 grey levels off: another image that merely looks alike.
+    expect(
+      await ledger.admitImage('dups', image(2, '60', 'y', hash('f8'), grey(103)), both),
+    ).toBeNull();
+    // 3 bits from instance 51's dHash and a thumbnail 1 level off, other file, series, patient.
+    expect(
+      await ledger.admitImage('dups', image(2, '60', 'y', hash('f8'), grey(101)), both),
+    ).toEqual({
+      reason: 'NEAR_DUPLICATE',
+      detail: 'dHash 3 bits and thumbnail 1.00 grey levels from instance 51 (another patient)',
+    });
+    // Near duplicates within one series are slices of one acquisition: admitted.
+    expect(await ledger.admitImage('dups', image(3, '50', 'z', hash('fe')), both)).toBeNull();
+    // Far apart, or with the near check off: admitted.
+    expect(
+      await ledger.admitImage('dups', image(2, '60', 'y', hash('f'.repeat(20))), both),
+    ).toBeNull();
+    expect(
+      await ledger.admitImage('dups', image(1, '51', 'w', hash('ff')), { exact: true, near: null }),
+    ).toBeNull();
+  });
+
+  it('records exclusions with their reason and counts them apart', async () => {
+    await ledger.recordOutcome('dups', 1, {
+      status: 'excluded',
+      attempts: 1,
+      dicom: null,
+      images: [],
+      recipe: null,
+      attributes: NO_ATTRIBUTES,
+      error: null,
+      timings: {},
+      exclusion: { reason: 'DUPLICATE_IMAGE', detail: 'same pixels as instance 51' },
+    });
+    const counts = await ledger.counts('dups');
+    expect(counts).toMatchObject({
+      excluded: 1,
+      failed: 0,
+      excludedByReason: { DUPLICATE_IMAGE: 1 },
+    });
+    const pending = await ledger.pendingItems('dups', 0);
+    expect(pending.map((item) => [item.instanceId, item.seriesId, item.reportValue])).toEqual([
+      ['51', '50', 'r'],
+    ]);
+  });
 });

@@ -15,6 +15,7 @@ const description: DatasetDescription = {
     instances: 2,
     delivered: 2,
     failed: 0,
+    excluded: 0,
     failuresByCode: {},
     dicomBytes: 10,
     imageBytes: 5,

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetDescription } from '../../../src/domain/dataset.js';
 import { DATASET_CSV_COLUMNS } from '../../../src/load/dataset-csv.js';
+import { ageBand } from '../../../src/load/dataset-card.js';
+import { metadataLines, studyLines } from '../../../src/load/dataset-jsonl.js';
+import { buildManifest } from '../../../src/load/dataset-manifest.js';
 import { buildDatasetReadme, NOT_DEIDENTIFIED } from '../../../src/load/dataset-readme.js';
+import { assignSplits } from '../../../src/load/patient-splits.js';
+import { GATE_IDS } from '../../../src/quality/quality-gates.js';
+import { datasetRow } from './dataset-rows.js';
 
 function description(overrides: Partial<DatasetDescription> = {}): DatasetDescription {
   return {
@@ -21,6 +27,7 @@ function description(overrides: Partial<DatasetDescription> = {}): DatasetDescri
       instances: 200,
       delivered: 197,
       failed: 3,
+      excluded: 0,
       failuresByCode: { FILE_MISSING: 2, DICOM_INVALID: 1 },
       dicomBytes: 123_456_789,
       imageBytes: 9_876_543,
@@ -106,5 +113,100 @@ describe('buildDatasetReadme', () => {
     expect(() => buildDatasetReadme(description({ startedAt: 'yesterday' }))).toThrow(
       /startedAt "yesterday"/,
     );
+  });
+});
+
+describe('the card for training use', () => {
+  const shares = [
+    { name: 'train', fraction: 0.5 },
+    { name: 'test', fraction: 0.5 },
+  ];
+  const rows = [
+    datasetRow({ ordinal: 0, studyId: 'S1', instanceId: 'a' }),
+    datasetRow({
+      ordinal: 1,
+      studyId: 'S2',
+      instanceId: 'b',
+      attributes: {
+        ...datasetRow().attributes!,
+        patientId: 'P2',
+        modality: 'CT',
+        patientAge: '081Y',
+      },
+    }),
+    datasetRow({
+      ordinal: 2,
+      studyId: 'S2',
+      instanceId: 'c',
+      status: 'excluded',
+      images: [],
+      dicomKey: null,
+      exclusion: { reason: 'LOCALIZER', detail: 'image type ORIGINAL\\PRIMARY\\LOCALIZER' },
+    }),
+  ];
+  const splits = assignSplits(rows, 'k'.repeat(16), shares);
+  const contents = () => ({
+    rows,
+    metadata: metadataLines(rows, splits),
+    studies: studyLines(rows, splits),
+    quality: { gates: [...GATE_IDS].filter((gate) => gate !== 'blank'), minReportChars: 20 },
+    splits: { shares, keyFingerprint: '0123456789abcdef', keySource: 'configured' as const },
+    manifest: buildManifest(rows, {}),
+  });
+
+  it('counts by modality, sex and age band, and describes the report lengths', () => {
+    const card = buildDatasetReadme(
+      description({ counts: { ...description().counts, excluded: 1 } }),
+      contents(),
+    );
+    expect(card).toContain('2 images of 2 studies of 2 patients');
+    expect(card).toContain('| CR | 1 |');
+    expect(card).toContain('| CT | 1 |');
+    expect(card).toContain('| 80+ | 1 |');
+    expect(card).toContain('| 40–59 | 1 |');
+    expect(card).toContain('| Instances excluded by quality gates | 1 |');
+    expect(card).toMatch(/Characters per study report \(2 studies\): minimum 18/);
+  });
+
+  it('gives the splits, the key fingerprint and a clean leakage audit', () => {
+    const card = buildDatasetReadme(description(), contents());
+    expect(card).toContain('fingerprint `0123456789abcdef`');
+    expect(card).not.toContain('k'.repeat(16));
+    expect(card).toContain('Patients found in more than one split: **0**');
+    const trainStudies = [...splits.splitOf.values()].filter((split) => split === 'train').length;
+    expect(card).toMatch(
+      new RegExp(`\\| \`train\` \\| 0\\.5 \\| ${trainStudies} \\| ${trainStudies} \\|`),
+    );
+  });
+
+  it('raises a leak loudly', () => {
+    const leaking = contents();
+    leaking.metadata = [...leaking.metadata, { ...leaking.metadata[0]!, split: 'elsewhere' }];
+    expect(buildDatasetReadme(description(), leaking)).toContain(
+      '**Patients found in more than one split: 1**',
+    );
+  });
+
+  it('lists every gate, whether it was on and what it excluded, and the dataset version', () => {
+    const { manifest } = contents();
+    const card = buildDatasetReadme(description(), contents());
+    expect(card).toContain('| `localizer` | `LOCALIZER` | yes | 1 |');
+    expect(card).toContain('| `blank` | `BLANK_IMAGE` | no | 0 |');
+    expect(card).toContain(
+      '| `LOCALIZER` | `c` | `S2` | image type ORIGINAL\\\\PRIMARY\\\\LOCALIZER |',
+    );
+    expect(card).toContain(`Dataset version: \`${manifest.version}\``);
+    expect(card).toContain('metadata.jsonl');
+  });
+
+  it('bands ages given in years, months, weeks or days', () => {
+    expect(['045Y', '017Y', '006M', '080Y', 'abc', null].map(ageBand)).toEqual([
+      '40–59',
+      '0–17',
+      '0–17',
+      '80+',
+      '(none)',
+      '(none)',
+    ]);
   });
 });

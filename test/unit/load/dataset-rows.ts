@@ -52,6 +52,7 @@ export function datasetRow(overrides: Partial<DatasetRow> = {}): DatasetRow {
       burnedInAnnotation: 'NO',
       seriesDescription: 'Chest PA',
     },
+    exclusion: null,
     ...overrides,
   };
 }

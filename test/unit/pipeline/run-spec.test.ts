@@ -10,6 +10,15 @@ const spec: RunSpec = {
   destination: 'file:///data/out',
   prefix: 'eden-dataset-vlms/sample-test',
   render: { quality: 90, optimiseCoding: false },
+  quality: { gates: ['blank', 'duplicate'], minReportChars: 20 },
+  splits: {
+    shares: [
+      { name: 'train', fraction: 0.8 },
+      { name: 'test', fraction: 0.2 },
+    ],
+    keyFingerprint: '0123456789abcdef',
+    keySource: 'default',
+  },
 };
 
 describe('runIdOf', () => {
@@ -28,6 +37,8 @@ describe('runIdOf', () => {
       { ...spec, destination: 'file:///data/other' },
       { ...spec, prefix: 'elsewhere' },
       { ...spec, render: { quality: 80, optimiseCoding: false } },
+      { ...spec, quality: { ...spec.quality, gates: ['blank'] } },
+      { ...spec, splits: { ...spec.splits, keyFingerprint: 'fedcba9876543210' } },
       { ...spec, render: { quality: 90, optimiseCoding: true } },
     ];
     const ids = variants.map(runIdOf);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtlError, type ErrorCode } from '../../../src/domain/errors.js';
 import type { DicomElement } from '../../../src/demo/dicom-writer.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../../src/domain/render.js';
+import { imageStats } from '../../../src/transform/image-stats.js';
 import { renderDicom, renderDicomFrames, renderToRaster } from '../../../src/transform/render.js';
 import {
   bareDataset,
@@ -105,6 +107,19 @@ describe('renderDicom', () => {
       });
     });
   }
+
+  it('returns the statistics of the raster it encoded, and the SHA-256 of the file', async () => {
+    const file = grayDicom(ct);
+    const image = await renderDicom(file, DEFAULT_RENDER_OPTIONS);
+    expect(image.stats).toEqual({
+      ...imageStats(renderToRaster(file)),
+      fileSha256: createHash('sha256').update(image.bytes).digest('hex'),
+    });
+    // The encoder is deterministic: the same raster, the same file.
+    expect((await renderDicom(file, DEFAULT_RENDER_OPTIONS)).stats?.fileSha256).toBe(
+      image.stats?.fileSha256,
+    );
+  });
 
   it('encodes the display raster: the decoded JPEG is within JPEG error of it', async () => {
     const file = grayDicom(ct);
