@@ -13,7 +13,7 @@ import {
   type ScrubResult,
 } from '../deid/report-scrubber.js';
 import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
-import type { Exclusion, ExclusionReason } from '../domain/exclusions.js';
+import { EXCLUSION_REASONS, type Exclusion, type ExclusionReason } from '../domain/exclusions.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
 import type { SelectedInstance } from '../extract/selection.js';
@@ -697,6 +697,11 @@ export class Ledger {
       reportValue: reports.get(row.studyId)?.scrub.text ?? '',
       fieldCreatedAt: shiftTimestamp(row.fieldCreatedAt, reports.get(row.studyId)?.dateShiftDays),
       errorMessage: row.errorCode === null ? null : ERROR_CODES[row.errorCode].summary,
+      // A gate's detail names real instance ids (the duplicate's original): its summary instead.
+      exclusion:
+        row.exclusion === null
+          ? null
+          : { reason: row.exclusion.reason, detail: EXCLUSION_REASONS[row.exclusion.reason] },
     }));
   }
 
