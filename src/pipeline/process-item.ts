@@ -11,6 +11,11 @@ export interface RetryPolicy {
   attempts: number;
   /** Delay before the first retry, doubled each time, with ±50% jitter. In ms. */
   baseDelayMs: number;
+  /**
+   * Once the tries are spent on a transient error, throw it and leave the instance pending
+   * instead of recording it failed: a queue job retries its batch later (with a longer backoff).
+   */
+  deferTransient?: boolean;
 }
 
 export const LOCAL_RETRY_POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 500 };
@@ -106,6 +111,7 @@ export async function processItem(
         await sleep(delay);
         continue;
       }
+      if (located.retryable && retry.deferTransient === true) throw located;
       ctx.logger.debug({ instanceId: item.instanceId, code: located.code }, located.oneLine());
       await ctx.ledger.recordOutcome(runId, item.ordinal, {
         status: 'failed',
