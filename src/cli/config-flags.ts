@@ -8,9 +8,15 @@ const SPECS: Readonly<Record<ConfigKey, KeySpec>> = CONFIG_KEYS;
  * except `omit`. Commander names each value after the flag in camelCase, which is the key.
  */
 export function addConfigFlags(command: Command, omit: readonly ConfigKey[] = []): Command {
-  for (const key of Object.keys(SPECS) as ConfigKey[]) {
+  const keys = (Object.keys(SPECS) as ConfigKey[]).filter((key) => !omit.includes(key));
+  return addSelectedConfigFlags(command, keys);
+}
+
+/** Adds the flags of `keys` only (and --env-file), for commands that need a few settings. */
+export function addSelectedConfigFlags(command: Command, keys: readonly ConfigKey[]): Command {
+  for (const key of keys) {
     const spec = SPECS[key];
-    if (spec.flag === undefined || omit.includes(key)) continue;
+    if (spec.flag === undefined) continue;
     const isSwitch = spec.expected === 'true or false';
     const defaultNote =
       spec.default === undefined ? '' : ` (default: ${JSON.stringify(spec.default)})`;

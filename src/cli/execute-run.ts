@@ -11,7 +11,14 @@ import { LOCAL_RETRY_POLICY } from '../pipeline/process-item.js';
 import { runPipeline } from '../pipeline/run.js';
 import { runIdOf, type RunSpec } from '../pipeline/run-spec.js';
 import { RunStopped } from '../queue/limiter.js';
-import { openDestination, openRuntime, openSource, openState } from './compose.js';
+import {
+  openDestination,
+  openRuntime,
+  openSource,
+  openState,
+  type OpenedDestination,
+} from './compose.js';
+import type { SqlClient } from '../domain/sql.js';
 import { resolveQueryPath, TOOL_VERSION } from './package-info.js';
 import { renderOptionsOf } from './render-options.js';
 
@@ -26,7 +33,7 @@ export interface RunInvocation {
 }
 
 /** Exit codes (README): 0 all delivered, 3 some instances failed. Others are thrown. */
-const EXIT_OK = 0;
+export const EXIT_OK = 0;
 const EXIT_FAILED_INSTANCES = 3;
 
 async function specFromConfig(config: Config, rootUrl: string, prefix: string): Promise<RunSpec> {
@@ -65,7 +72,7 @@ async function findResumable(ledger: Ledger, resume: string | true): Promise<Run
   return run;
 }
 
-function progressCounts(
+export function progressCounts(
   before: RunCounts,
   done: { delivered: number; failed: number; bytes: number },
 ) {
@@ -78,23 +85,117 @@ function progressCounts(
   };
 }
 
-/** `eden-etl run` and `demo`: resolve the run, execute it, print the report. */
+/** What a run invocation works on: the run (new or resumed), its destination and spec. */
+export interface RunTarget {
+  resumedRun: RunRecord | null;
+  destination: OpenedDestination;
+  spec: RunSpec;
+  runId: string;
+}
+
+/** Finds the run to resume, or builds the spec of a new one from the configuration. */
+export async function resolveRunTarget(
+  config: Config,
+  ledger: Ledger,
+  resume: string | true | undefined,
+): Promise<RunTarget> {
+  const resumedRun = resume === undefined ? null : await findResumable(ledger, resume);
+  // A resumed run keeps its own destination and spec; flags cannot redirect it half-way.
+  const destination = await openDestination(
+    resumedRun?.spec.destination ?? config.dest ?? missingDestination(),
+    resumedRun?.spec.prefix ?? config.prefix,
+    config.gcsCredentialsPath,
+  );
+  const spec =
+    resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
+  return { resumedRun, destination, spec, runId: resumedRun?.runId ?? runIdOf(spec) };
+}
+
+/** Opens the PACS database as the configuration says (for planning). */
+export function sourceOpener(config: Config, spec: RunSpec): () => Promise<SqlClient> {
+  return () =>
+    openSource(config.source ?? spec.source, {
+      maxConnections: config.sourceMaxConnections,
+      statementTimeoutMs: config.sourceStatementTimeout * 1000,
+      caFile: config.sourceCaFile,
+    });
+}
+
+/** The EXTRACTION STATISTICS block, and the progress display that follows it. */
+export function announceRun(
+  invocation: Pick<RunInvocation, 'config' | 'logger' | 'out'>,
+  run: RunRecord,
+  counts: RunCounts,
+): Progress | null {
+  const { config, logger, out } = invocation;
+  out.write(
+    formatExtractionStatistics({
+      runId: run.runId,
+      resumed: counts.delivered + counts.failed > 0,
+      totalRecords: counts.total,
+      pages: run.pages ?? 0,
+      pageSize: run.spec.pageSize,
+      batchSize: run.spec.batchSize,
+      concurrency: config.concurrency,
+    }),
+  );
+  if (config.progress === 'off') return null;
+  const tty =
+    config.progress === 'bar' || (config.progress === 'auto' && process.stderr.isTTY === true);
+  return createProgress({ total: counts.total, tty, stream: process.stderr, logger });
+}
+
+export function writeAlreadyComplete(
+  out: NodeJS.WritableStream,
+  run: RunRecord,
+  counts: RunCounts,
+): number {
+  out.write(
+    `Run ${run.runId} is already complete (finished ${run.finishedAt ?? '?'}): ` +
+      `${counts.delivered} delivered, ${counts.failed} failed. Nothing to upload.\n`,
+  );
+  return counts.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+}
+
+/** The TIMING and STATISTICS SUMMARY blocks for what this invocation did; returns the exit code. */
+export function writeSummary(
+  out: NodeJS.WritableStream,
+  timingsMs: { planMs: number; processMs: number; finalizeMs: number; totalMs: number },
+  before: RunCounts,
+  after: RunCounts,
+  failuresCsv: string,
+): number {
+  const s = (ms: number) => ms / 1000;
+  out.write(
+    formatRunSummary({
+      timings: {
+        planSeconds: s(timingsMs.planMs),
+        processSeconds: s(timingsMs.processMs),
+        finalizeSeconds: s(timingsMs.finalizeMs),
+        totalSeconds: s(timingsMs.totalMs),
+      },
+      totalRecords: after.total,
+      delivered: after.delivered - before.delivered,
+      failed: after.failed - before.failed,
+      skipped: before.delivered + before.failed,
+      alreadyPresent: after.alreadyPresent,
+      dicomBytes: after.dicomBytes - before.dicomBytes,
+      imageBytes: after.imageBytes - before.imageBytes,
+      failuresByCode: after.failuresByCode,
+      failureExamples: after.failureExamples,
+      failuresCsv,
+    }),
+  );
+  return after.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+}
+
+/** `eden-etl run` and `demo` with the local executor: execute the run here, print the report. */
 export async function executeRun(invocation: RunInvocation): Promise<number> {
   const { config, logger, out } = invocation;
   const stateDb = await openState(config);
   try {
     const ledger = await Ledger.open(stateDb);
-    const resumedRun =
-      invocation.resume === undefined ? null : await findResumable(ledger, invocation.resume);
-    // A resumed run keeps its own destination and spec; flags cannot redirect it half-way.
-    const destination = await openDestination(
-      resumedRun?.spec.destination ?? config.dest ?? missingDestination(),
-      resumedRun?.spec.prefix ?? config.prefix,
-      config.gcsCredentialsPath,
-    );
-    const spec =
-      resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
-    const runId = resumedRun?.runId ?? runIdOf(spec);
+    const { destination, spec, runId } = await resolveRunTarget(config, ledger, invocation.resume);
     const runtime = openRuntime(config, logger, ledger, destination);
     // Set by the callbacks once the run starts; an object, so the type checker sees it change.
     const live: { before: RunCounts | null; progress: Progress | null } = {
@@ -106,40 +207,15 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       const result = await runPipeline(runtime.context, {
         runId,
         spec,
-        openSource: () =>
-          openSource(config.source ?? spec.source, {
-            maxConnections: config.sourceMaxConnections,
-            statementTimeoutMs: config.sourceStatementTimeout * 1000,
-            caFile: config.sourceCaFile,
-          }),
+        openSource: sourceOpener(config, spec),
         concurrency: config.concurrency,
         retry: LOCAL_RETRY_POLICY,
         toolVersion: TOOL_VERSION,
         signal: invocation.signal,
         onStart: (run, counts) => {
           live.before = counts;
-          const extraction = {
-            runId: run.runId,
-            resumed: counts.delivered + counts.failed > 0,
-            totalRecords: counts.total,
-            pages: run.pages ?? 0,
-            pageSize: run.spec.pageSize,
-            batchSize: run.spec.batchSize,
-            concurrency: config.concurrency,
-          };
-          out.write(formatExtractionStatistics(extraction));
-          if (config.progress !== 'off') {
-            const tty =
-              config.progress === 'bar' ||
-              (config.progress === 'auto' && process.stderr.isTTY === true);
-            live.progress = createProgress({
-              total: counts.total,
-              tty,
-              stream: process.stderr,
-              logger,
-            });
-            live.progress.update(progressCounts(counts, done));
-          }
+          live.progress = announceRun(invocation, run, counts);
+          live.progress?.update(progressCounts(counts, done));
         },
         onItem: (item) => {
           done[item.status] += 1;
@@ -149,35 +225,15 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       });
       live.progress?.stop();
       if (result.state === 'already-complete') {
-        out.write(
-          `Run ${result.run.runId} is already complete (finished ${result.run.finishedAt ?? '?'}): ` +
-            `${result.counts.delivered} delivered, ${result.counts.failed} failed. Nothing to upload.\n`,
-        );
-      } else if (live.before !== null) {
-        const startCounts = live.before;
-        const s = (ms: number) => ms / 1000;
-        out.write(
-          formatRunSummary({
-            timings: {
-              planSeconds: s(result.timings.planMs),
-              processSeconds: s(result.timings.processMs),
-              finalizeSeconds: s(result.timings.finalizeMs),
-              totalSeconds: s(result.timings.totalMs),
-            },
-            totalRecords: result.counts.total,
-            delivered: result.counts.delivered - startCounts.delivered,
-            failed: result.counts.failed - startCounts.failed,
-            skipped: startCounts.delivered + startCounts.failed,
-            alreadyPresent: result.counts.alreadyPresent,
-            dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
-            imageBytes: result.counts.imageBytes - startCounts.imageBytes,
-            failuresByCode: result.counts.failuresByCode,
-            failureExamples: result.counts.failureExamples,
-            failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
-          }),
-        );
+        return writeAlreadyComplete(out, result.run, result.counts);
       }
-      return result.counts.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+      return writeSummary(
+        out,
+        result.timings,
+        live.before ?? result.counts,
+        result.counts,
+        `${destination.store.displayUrl}/${result.failuresKey}`,
+      );
     } catch (error) {
       live.progress?.stop();
       if (error instanceof RunStopped) {
@@ -195,7 +251,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
   }
 }
 
-function missingDestination(): never {
+export function missingDestination(): never {
   throw new EtlError('CONFIG_INVALID', 'no destination given', {
     hint: 'give --dest file://DIR (or gs://BUCKET when available), or set GCS_BUCKET_NAME',
   });

@@ -2,7 +2,8 @@ import { loadConfig, type LoadOptions, type ResolvedConfig } from '../config/loa
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { configFlags } from './config-flags.js';
-import { executeRun } from './execute-run.js';
+import { executeRun, type RunInvocation } from './execute-run.js';
+import { executeQueuedRun } from './queued-run.js';
 
 /** Exit code of a run stopped by a signal after finishing its instances in flight. */
 export const EXIT_STOPPED = 130;
@@ -28,7 +29,7 @@ export function loggerFor(config: Config): Logger {
  * Ctrl-C once: stop taking new instances, finish those in flight, exit 130 (the run resumes
  * with the same command). Twice: exit at once; the ledger and the atomic writes make that safe.
  */
-function stopSignal(logger: Logger): AbortSignal {
+export function stopSignal(logger: Logger): AbortSignal {
   const controller = new AbortController();
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -47,18 +48,25 @@ function stopSignal(logger: Logger): AbortSignal {
   return controller.signal;
 }
 
-/** Runs the pipeline for `run` and `demo` and sets the process exit code from its outcome. */
+/**
+ * Runs the pipeline for `run` and `demo`, here or on the workers (`--executor`), and sets the
+ * process exit code from its outcome.
+ */
 export async function runAndExit(
   config: Config,
   options: Record<string, unknown>,
   logger: Logger,
 ): Promise<void> {
   const resume = options.resume;
-  process.exitCode = await executeRun({
+  const invocation: RunInvocation = {
     config,
     logger,
     resume: resume === true ? true : typeof resume === 'string' ? resume : undefined,
     out: process.stdout,
     signal: stopSignal(logger),
-  });
+  };
+  process.exitCode =
+    config.executor === 'bullmq'
+      ? await executeQueuedRun({ ...invocation, detach: options.detach === true })
+      : await executeRun(invocation);
 }
