@@ -43,7 +43,10 @@ export function addWorkerCommand(program: Command): void {
               rate: config.pacsRateLimit,
             });
       if (rateLimit !== undefined) closers.unshift(() => rateLimit.close());
-      const processing = openProcessing(config, rateLimit?.takeSlot);
+      const processing = openProcessing(
+        config,
+        rateLimit === undefined ? undefined : () => rateLimit.takeSlot(),
+      );
       closers.unshift(() => processing.close());
       const destinations = new Map<string, Promise<OpenedDestination>>();
       closers.unshift(async () => {

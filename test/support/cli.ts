@@ -16,7 +16,7 @@ export interface CliResult {
 }
 
 /** Environment for a CLI under test: none of the developer's own configuration leaks in. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'SYSTEMROOT']) {
     if (process.env[name] !== undefined) env[name] = process.env[name];
