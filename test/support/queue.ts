@@ -52,6 +52,8 @@ export async function startRedisServer(port: number): Promise<ChildProcess> {
     maxRetriesPerRequest: null,
     retryStrategy: () => 50,
   });
+  // Refused connections are expected until the server listens; the pings below tell.
+  probe.on('error', () => undefined);
   try {
     for (let waited = 0; ; waited += 50) {
       if (waited > 10_000) throw new Error(`redis-server did not start on ${port}`);
