@@ -251,7 +251,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
   }
 }
 
-export function missingDestination(): never {
+function missingDestination(): never {
   throw new EtlError('CONFIG_INVALID', 'no destination given', {
     hint: 'give --dest file://DIR (or gs://BUCKET when available), or set GCS_BUCKET_NAME',
   });

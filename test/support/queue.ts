@@ -78,7 +78,7 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promis
  * Serves `dir` over HTTP like a PACS web server, each file after `delayMs` (so a run lasts
  * long enough to be interrupted in the middle), and counts the requests per path.
  */
-export interface FileServer {
+interface FileServer {
   server: TestServer;
   delay: { ms: number };
   /** Requests per path, and when each request came (ms since the epoch). */
@@ -88,7 +88,7 @@ export interface FileServer {
   hidden: Set<string>;
 }
 
-export async function startFileServer(dir: string): Promise<FileServer> {
+async function startFileServer(dir: string): Promise<FileServer> {
   const delay = { ms: 0 };
   const hits = new Map<string, number>();
   const times: number[] = [];
