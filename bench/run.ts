@@ -1,5 +1,7 @@
 /**
- * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead.
+ * `npm run bench -- render [...]` runs the renderer benchmark (bench/render.ts) instead, and
+ * `npm run bench -- distributed [...]` the BullMQ executor against the local one
+ * (bench/distributed.ts).
  *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
@@ -157,6 +159,9 @@ async function main(): Promise<void> {
 if (process.argv[2] === 'render') {
   const { renderBench } = await import('./render.js');
   await renderBench(process.argv.slice(3));
+} else if (process.argv[2] === 'distributed') {
+  const { distributedBench } = await import('./distributed.js');
+  await distributedBench(process.argv.slice(3));
 } else {
   await main();
 }
