@@ -10,7 +10,8 @@
  * - 1 worker: one `eden-etl worker` with the same C and R, and `eden-etl run --executor bullmq`;
  * - 2 workers: two workers with C/2 and R/2 each (the same parallelism, over two processes).
  *
- * Each run delivers into a fresh destination. Throughput is instances per second of the run's
+ * Every run keeps its ledger in the same PostgreSQL state database (so the only difference is
+ * the queue) and delivers into a fresh destination. Throughput is instances per second of the run's
  * processing phase as its own report gives it (Process: …), plus the whole command's wall time;
  * the ratios compare each queued setup with local. Everything created is removed at the end.
  */
@@ -189,9 +190,9 @@ export async function distributedBench(argv: string[]): Promise<void> {
           {},
         ).done;
         if (loaded.code !== 0) throw new Error(`bench: sample-pacs failed:\n${loaded.stderr}`);
-        const base = { SOURCE_DATABASE_URL: pacsUrl, EDEN_STUDIES: String(studies) };
         const queued = {
-          ...base,
+          SOURCE_DATABASE_URL: pacsUrl,
+          EDEN_STUDIES: String(studies),
           REDIS_URL: values.redis,
           STATE_DATABASE_URL: stateUrl,
           EDEN_QUEUE_PREFIX: prefix,
@@ -204,18 +205,9 @@ export async function distributedBench(argv: string[]): Promise<void> {
         ];
         // Warms the file cache and the database; not measured.
         await measure(
-          [
-            'run',
-            '--executor',
-            'local',
-            '--dest',
-            'warmup',
-            '--state-dir',
-            'warmup-state',
-            ...parallel(concurrency, threads),
-          ],
+          ['run', '--executor', 'local', '--dest', 'warmup', ...parallel(concurrency, threads)],
           cwd,
-          base,
+          queued,
         );
 
         const setups: { name: string; workers: [number, number][] }[] = [
@@ -233,31 +225,14 @@ export async function distributedBench(argv: string[]): Promise<void> {
         for (let round = 0; round < repeat; round += 1) {
           for (const setup of setups) {
             const dest = `out-${setup.name.replace(' ', '-')}-${round}`;
-            if (setup.workers.length === 0) {
-              const m = await measure(
-                [
-                  'run',
-                  '--executor',
-                  'local',
-                  '--dest',
-                  dest,
-                  '--state-dir',
-                  `${dest}-state`,
-                  ...parallel(concurrency, threads),
-                ],
-                cwd,
-                base,
-              );
-              results.set(setup.name, [...(results.get(setup.name) ?? []), m]);
-              continue;
-            }
+            const executor = setup.workers.length === 0 ? 'local' : 'bullmq';
             const workers = setup.workers.map(([c, r]) =>
               cli(['worker', ...parallel(c, r)], cwd, queued),
             );
             try {
               await Promise.all(workers.map(ready));
               const m = await measure(
-                ['run', '--executor', 'bullmq', '--dest', dest, ...parallel(concurrency, threads)],
+                ['run', '--executor', executor, '--dest', dest, ...parallel(concurrency, threads)],
                 cwd,
                 queued,
               );

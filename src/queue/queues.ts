@@ -60,6 +60,14 @@ export class RunQueues {
     this.finalize = new Queue(QUEUE_NAMES.finalize, options);
     this.schedules = new Queue(QUEUE_NAMES.schedules, options);
     this.flows = new FlowProducer(options);
+    // Connection errors while Redis restarts: ioredis reconnects and commands wait for it
+    // (maxRetriesPerRequest: null); open() names an unreachable Redis, and the run's follower
+    // and the workers say when they enqueue lost jobs again.
+    const ignore = () => undefined;
+    this.batches.on('error', ignore);
+    this.finalize.on('error', ignore);
+    this.schedules.on('error', ignore);
+    this.flows.on('error', ignore);
   }
 
   /** Opens the queues and checks that Redis answers, naming it (without credentials) if not. */
@@ -116,7 +124,7 @@ export function queueSettingsOrFail(config: {
   ].filter((entry): entry is string => entry !== null);
   if (config.redisUrl === undefined || missing.length > 0) {
     throw new EtlError('CONFIG_INVALID', `the BullMQ executor needs ${missing.join(' and ')}`, {
-      hint: 'set them (or --state-database-url), or run in one process with --executor local',
+      hint: 'set what is missing (the state database also as --state-database-url), or run in one process with --executor local',
     });
   }
   return { redisUrl: config.redisUrl, prefix: config.queuePrefix };
