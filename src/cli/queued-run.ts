@@ -34,6 +34,8 @@ export interface EnqueuedRun {
   target: RunTarget;
   /** Finished before: nothing was enqueued. */
   alreadyComplete: boolean;
+  /** When the jobs were enqueued, on the state database's clock (ms). */
+  dispatchedAtMs: number;
 }
 
 /**
@@ -51,16 +53,19 @@ export async function enqueueRun(
   const target = await resolveRunTarget(config, ledger, resume);
   try {
     const existing = await ledger.findRun(target.runId);
-    if (existing?.status === 'finalized') return { run: existing, target, alreadyComplete: true };
+    if (existing?.status === 'finalized') {
+      return { run: existing, target, alreadyComplete: true, dispatchedAtMs: 0 };
+    }
     const run = await ensurePlanned(
       ledger,
       logger,
       { runId: target.runId, spec: target.spec, openSource: sourceOpener(config, target.spec) },
       existing,
     );
+    const dispatchedAtMs = await ledger.clockMs();
     const { batches } = await dispatchRun(queues, ledger, run, jobRetryOf(config));
     logger.info({ runId: run.runId, batches }, 'enqueued for the workers');
-    return { run, target, alreadyComplete: false };
+    return { run, target, alreadyComplete: false, dispatchedAtMs };
   } catch (error) {
     await target.destination.store.close();
     throw error;
@@ -109,13 +114,19 @@ export async function executeQueuedRun(
           );
           progress?.stop();
           const finished = performance.now();
-          const settled = followed.settledAt ?? finished;
+          // Processing ends with the last instance the workers recorded, on the state
+          // database's clock like the enqueue time: exact, whatever the polling interval.
+          const { lastSettledAt } = await ledger.activity(run.runId, 0);
+          const processMs =
+            lastSettledAt === null || before.pending === 0
+              ? (followed.settledAt ?? finished) - planned
+              : Math.max(0, Date.parse(lastSettledAt) - enqueued.dispatchedAtMs);
           return writeSummary(
             out,
             {
               planMs: planned - started,
-              processMs: settled - planned,
-              finalizeMs: finished - settled,
+              processMs,
+              finalizeMs: Math.max(0, finished - planned - processMs),
               totalMs: finished - started,
             },
             before,

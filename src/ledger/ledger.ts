@@ -233,6 +233,12 @@ export class Ledger {
     });
   }
 
+  /** The state database's clock (ms since the epoch): the one `updated_at` is stamped with. */
+  async clockMs(): Promise<number> {
+    const { rows } = await this.sql.query<{ now: Date }>('SELECT now() AS now');
+    return rows[0]?.now.getTime() ?? Date.now();
+  }
+
   /** When the run's instances settled: the first, the last, and how many lately. */
   async activity(runId: string, windowSeconds: number): Promise<RunActivity> {
     const { rows } = await this.sql.query<{

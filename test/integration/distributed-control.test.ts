@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect, listFiles, runCli, startCli } from '../support/cli.js';
 import { createTestDatabase } from '../support/postgres.js';
@@ -215,7 +216,6 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
 
 /** The path the file server sees for an instance's file_url. */
 async function hiddenPathOf(stateUrl: string, instanceId: string): Promise<string> {
-  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: stateUrl });
   await client.connect();
   try {

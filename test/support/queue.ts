@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, normalize } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -189,7 +189,6 @@ export function watchIdentities(dir: string): {
   const seen = new Map<string, string>();
   let running = true;
   const loop = (async () => {
-    const { stat } = await import('node:fs/promises');
     while (running) {
       for (const file of await listFiles(dir)) {
         if (seen.has(file)) continue;
