@@ -36,6 +36,7 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
   afterEach(async () => {
     fixture.files.delay.ms = 0;
     fixture.files.hidden.clear();
+    fixture.files.unavailable.clear();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
@@ -91,6 +92,35 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
     expect(logs).toContain('enqueued its unfinished batches again from the ledger');
     expect(result.stdout).toContain('EXTRACTION AND UPLOAD COMPLETE');
     await expectDeliveredOnce(dataset, stateUrl, watch.seen);
+  }, 120_000);
+
+  it('retries a batch job whose instance fails transiently; gives up on the last attempt', async () => {
+    const { env, stateUrl } = await testEnv('transient');
+    const detached = await runCli(
+      ['run', '--dest', 'file://./transient', '--detach'],
+      fixture.dir,
+      env,
+    );
+    expect(detached.code, detached.stderr).toBe(0);
+    const items = await ledgerItems(stateUrl);
+    const flaky = await hiddenPathOf(stateUrl, items[2]?.instanceId ?? '');
+    const down = await hiddenPathOf(stateUrl, items[9]?.instanceId ?? '');
+    // Three tries in the worker per job attempt: the flaky file comes back in the second
+    // attempt; the other never does, and is recorded failed on the third and last.
+    fixture.files.unavailable.set(flaky, 4);
+    fixture.files.unavailable.set(down, 1000);
+    fixture.files.hits.clear();
+    const { log } = startWorker(env);
+    const result = await runCli(['run', '--dest', 'file://./transient'], fixture.dir, env);
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stdout).toContain('FETCH_FAILED: 1');
+    expect(fixture.files.hits.get(flaky)).toBe(5);
+    expect(fixture.files.hits.get(down)).toBe(9);
+    const settled = await ledgerItems(stateUrl);
+    expect(
+      settled.filter((item) => item.status === 'failed').map((item) => item.instanceId),
+    ).toEqual([items[9]?.instanceId]);
+    expect(log.text).toMatch(/FETCH_FAILED .* answered HTTP 503/);
   }, 120_000);
 
   it('starts a scheduled run on a worker, lists and removes the schedule', async () => {

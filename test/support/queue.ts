@@ -86,6 +86,8 @@ interface FileServer {
   times: number[];
   /** Paths answered with 404 while listed. */
   hidden: Set<string>;
+  /** Paths answered with 503 as many times as their count says. */
+  unavailable: Map<string, number>;
 }
 
 async function startFileServer(dir: string): Promise<FileServer> {
@@ -93,10 +95,18 @@ async function startFileServer(dir: string): Promise<FileServer> {
   const hits = new Map<string, number>();
   const times: number[] = [];
   const hidden = new Set<string>();
+  const unavailable = new Map<string, number>();
   const server = await startTestServer((request, response) => {
     const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
     hits.set(path, (hits.get(path) ?? 0) + 1);
     times.push(Date.now());
+    const failures = unavailable.get(path) ?? 0;
+    if (failures > 0) {
+      unavailable.set(path, failures - 1);
+      response.writeHead(503);
+      response.end();
+      return;
+    }
     setTimeout(() => {
       (hidden.has(path) ? Promise.reject(new Error('hidden')) : readFile(join(dir, path))).then(
         (bytes) => {
@@ -110,7 +120,7 @@ async function startFileServer(dir: string): Promise<FileServer> {
       );
     }, delay.ms);
   });
-  return { server, delay, hits, times, hidden };
+  return { server, delay, hits, times, hidden, unavailable };
 }
 
 /** A PACS in PostgreSQL whose files a (slowable) HTTP server serves, in a temp dir. */
