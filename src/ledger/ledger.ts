@@ -104,6 +104,9 @@ function toRun(row: RunRow): RunRecord {
   };
 }
 
+/** The advisory lock that serializes preparing the schema (any constant; "eden" in ASCII). */
+const LEDGER_SCHEMA_LOCK = 0x6564656e;
+
 async function hasRuns(sql: SqlClient): Promise<boolean> {
   const { rows } = await sql.query<{ any: boolean }>(
     `SELECT to_regclass('eden_runs') IS NOT NULL AS any`,
@@ -129,26 +132,30 @@ export class Ledger {
   static async open(sql: SqlClient): Promise<Ledger> {
     let version: string | undefined;
     try {
-      await sql.exec(
-        'CREATE TABLE IF NOT EXISTS eden_meta (key text PRIMARY KEY, value text NOT NULL)',
-      );
-      version = (
-        await sql.query<{ value: string }>(
-          `SELECT value FROM eden_meta WHERE key = 'ledger_version'`,
-        )
-      ).rows[0]?.value;
-      if (version === undefined) {
-        if (!(await hasRuns(sql))) {
-          await sql.exec('DROP TABLE IF EXISTS eden_study_reports, eden_items, eden_runs');
-          await sql.exec(LEDGER_SCHEMA);
-          await sql.query(`INSERT INTO eden_meta (key, value) VALUES ('ledger_version', $1)`, [
+      // Workers starting together on a new state database would race to create the tables
+      // (CREATE TABLE IF NOT EXISTS is not safe against itself): one at a time.
+      version = await sql.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_SCHEMA_LOCK]);
+        await tx.exec(
+          'CREATE TABLE IF NOT EXISTS eden_meta (key text PRIMARY KEY, value text NOT NULL)',
+        );
+        const found = (
+          await tx.query<{ value: string }>(
+            `SELECT value FROM eden_meta WHERE key = 'ledger_version'`,
+          )
+        ).rows[0]?.value;
+        if (found === undefined) {
+          if (await hasRuns(tx)) return undefined;
+          await tx.exec('DROP TABLE IF EXISTS eden_study_reports, eden_items, eden_runs');
+          await tx.exec(LEDGER_SCHEMA);
+          await tx.query(`INSERT INTO eden_meta (key, value) VALUES ('ledger_version', $1)`, [
             LEDGER_VERSION,
           ]);
-          version = LEDGER_VERSION;
+          return LEDGER_VERSION;
         }
-      } else if (version === LEDGER_VERSION) {
-        await sql.exec(LEDGER_SCHEMA);
-      }
+        if (found === LEDGER_VERSION) await tx.exec(LEDGER_SCHEMA);
+        return found;
+      });
     } catch (error) {
       throw new EtlError(
         'STATE_UNAVAILABLE',

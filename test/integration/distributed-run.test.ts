@@ -176,4 +176,41 @@ describe('the BullMQ executor with worker processes', () => {
     expect(followed.code, followed.stderr).toBe(0);
     await expectDeliveredOnce(dataset, stateUrl, watch.seen);
   }, 120_000);
+
+  it('stops at once on a second SIGINT, and another worker finishes the run', async () => {
+    const { env, stateUrl } = await testEnv('sigint');
+    fixture.files.delay.ms = 300;
+    const first = startWorkers(1, env);
+    const dataset = join(fixture.dir, 'sigint', DATASET);
+    const watch = watchIdentities(dataset);
+    const detached = await runCli(
+      ['run', '--dest', 'file://./sigint', '--detach'],
+      fixture.dir,
+      env,
+    );
+    expect(detached.code, detached.stderr).toBe(0);
+    await waitFor(
+      'two images',
+      async () => (await listFiles(join(dataset, 'images-jpg'))).length >= 2,
+    );
+    const worker = first.workers[0];
+    if (worker === undefined) throw new Error('no worker');
+    let logged = '';
+    worker.stderr?.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+    worker.kill('SIGINT');
+    await waitFor('the first SIGINT to be seen', () =>
+      logged.includes('finishing the instances in flight'),
+    );
+    worker.kill('SIGINT');
+    // 130, not the 0 of a worker that finished its instances in flight first.
+    const exit = (await first.exits[0]) as CliResult;
+    expect(exit.code).toBe(130);
+
+    fixture.files.delay.ms = 0;
+    startWorkers(1, env);
+    const followed = await runCli(['run', '--dest', 'file://./sigint'], fixture.dir, env);
+    await watch.stop();
+    expect(followed.code, followed.stderr).toBe(0);
+    await expectDeliveredOnce(dataset, stateUrl, watch.seen);
+  }, 120_000);
 });
