@@ -36,6 +36,8 @@ export interface EnqueuedRun {
   alreadyComplete: boolean;
   /** When the jobs were enqueued, on the state database's clock (ms). */
   dispatchedAtMs: number;
+  /** The run's counts just before its jobs were enqueued (what this invocation starts from). */
+  before: RunCounts;
 }
 
 /**
@@ -54,7 +56,8 @@ export async function enqueueRun(
   try {
     const existing = await ledger.findRun(target.runId);
     if (existing?.status === 'finalized') {
-      return { run: existing, target, alreadyComplete: true, dispatchedAtMs: 0 };
+      const counts = await ledger.counts(existing.runId);
+      return { run: existing, target, alreadyComplete: true, dispatchedAtMs: 0, before: counts };
     }
     const run = await ensurePlanned(
       ledger,
@@ -62,10 +65,11 @@ export async function enqueueRun(
       { runId: target.runId, spec: target.spec, openSource: sourceOpener(config, target.spec) },
       existing,
     );
+    const before = await ledger.counts(run.runId);
     const dispatchedAtMs = await ledger.clockMs();
     const { batches } = await dispatchRun(queues, ledger, run, jobRetryOf(config));
     logger.info({ runId: run.runId, batches }, 'enqueued for the workers');
-    return { run, target, alreadyComplete: false, dispatchedAtMs };
+    return { run, target, alreadyComplete: false, dispatchedAtMs, before };
   } catch (error) {
     await target.destination.store.close();
     throw error;
@@ -92,14 +96,14 @@ export async function executeQueuedRun(
       const { run, target } = enqueued;
       try {
         if (enqueued.alreadyComplete) {
-          return writeAlreadyComplete(out, run, await ledger.counts(run.runId));
+          return writeAlreadyComplete(out, run, enqueued.before);
         }
         if (invocation.detach) {
           out.write(`${run.runId}\n`);
           return EXIT_OK;
         }
         const planned = performance.now();
-        const before = await ledger.counts(run.runId);
+        const { before } = enqueued;
         const progress = announceRun(invocation, run, before);
         try {
           const followed = await followRun(invocation, ledger, queues, run, before, (counts) =>

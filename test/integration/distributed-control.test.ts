@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collect, listFiles, runCli, startCli } from '../support/cli.js';
+import { collect, listFiles, runCli, startCli, type CliResult } from '../support/cli.js';
 import { createTestDatabase } from '../support/postgres.js';
 import {
   deleteRedisKeys,
@@ -52,6 +52,22 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
       stateUrl: state.url,
       prefix,
     };
+  }
+
+  /**
+   * Starts `eden-etl run` to follow a run and resolves once it has counted where the run
+   * starts from (so a worker started after it cannot settle instances it did not see).
+   */
+  async function startFollower(
+    env: NodeJS.ProcessEnv,
+    dest: string,
+  ): Promise<{ done: Promise<CliResult> }> {
+    const child = startCli(['run', '--dest', dest], fixture.dir, env);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const done = collect(child);
+    await waitFor('the follower to start', () => stdout.includes('EXTRACTION STATISTICS'));
+    return { done };
   }
 
   /** A worker process; `log.text` holds what it has logged so far. */
@@ -218,7 +234,7 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stdout).toContain('0 failed instance(s) back to pending');
     // The follower starts before the worker, so it sees the whole round.
-    const partial = collect(startCli(['run', '--dest', 'file://./cancelled'], fixture.dir, env));
+    const partial = (await startFollower(env, 'file://./cancelled')).done;
     const { worker } = startWorker(env);
     expect((await partial).code).toBe(3);
     expect((await partial).stdout).toContain('FILE_MISSING: 1');
@@ -231,7 +247,7 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
     await waitFor('the delivered objects to be seen', () => watch.seen.size >= 45);
     const second = await runCli(['retry', runId], fixture.dir, env);
     expect(second.stdout).toContain('1 failed instance(s) back to pending; 1 batch job(s)');
-    const following = collect(startCli(['run', '--dest', 'file://./cancelled'], fixture.dir, env));
+    const following = (await startFollower(env, 'file://./cancelled')).done;
     startWorker(env);
     const complete = await following;
     await watch.stop();
