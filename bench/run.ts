@@ -1,7 +1,8 @@
 /**
  * Other benchmarks, by their first argument: `npm run bench -- render [...]` the renderer
  * (bench/render.ts), `plan` planning time (bench/plan.ts), `upload` uploads into the GCS emulator
- * (bench/upload.ts), `deid` the report scrubber (bench/deid-scrubber.ts).
+ * (bench/upload.ts), `distributed` the BullMQ executor against the local one
+ * (bench/distributed.ts), `deid` the report scrubber (bench/deid-scrubber.ts).
  *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
@@ -161,6 +162,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   render: async (args) => (await import('./render.js')).renderBench(args),
   plan: async (args) => (await import('./plan.js')).planBench(args),
   upload: async (args) => (await import('./upload.js')).uploadBench(args),
+  distributed: async (args) => (await import('./distributed.js')).distributedBench(args),
   deid: async (args) => {
     (await import('./deid-scrubber.js')).deidBench(args);
   },

@@ -153,6 +153,45 @@ function pacsHttpAuth(config: Config): HttpAuth | undefined {
   return undefined;
 }
 
+/** What processes instances, whatever their run: the fetcher and the render threads. */
+export interface Processing {
+  fetcher: PipelineContext['fetcher'];
+  renderer: PipelineContext['renderer'];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the fetcher and the render threads (one per core by default). `takeSlot`, when given,
+ * is a PACS download limit shared with other processes and replaces the in-process one.
+ */
+export function openProcessing(config: Config, takeSlot?: () => Promise<void>): Processing {
+  const auth = pacsHttpAuth(config);
+  const pool = RenderPool.create({
+    threads: config.renderThreads,
+    timeoutMs: config.renderTimeout * 1000,
+  });
+  const fetcher = createFetcher({
+    maxBytes: config.maxFileBytes,
+    ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),
+    http: {
+      maxConnectionsPerHost: config.maxPacsConnections,
+      rateLimit: config.pacsRateLimit,
+      takeSlot,
+      connectTimeoutMs: config.pacsConnectTimeout * 1000,
+      readTimeoutMs: config.pacsReadTimeout * 1000,
+      auth,
+    },
+  });
+  return {
+    fetcher,
+    renderer: pool,
+    async close() {
+      await fetcher.close();
+      await pool.close();
+    },
+  };
+}
+
 export interface Runtime {
   context: PipelineContext;
   close(): Promise<void>;
@@ -163,7 +202,7 @@ export interface Runtime {
  * a worker taking its batches) must use the key the run started with, or its pseudonyms and
  * date shifts would not match those already delivered.
  */
-function deidContext(config: Config, deid: DeidSpec | undefined): DeidContext | undefined {
+export function deidContext(config: Config, deid: DeidSpec | undefined): DeidContext | undefined {
   if (deid === undefined) return undefined;
   const hint = 'set SECRET_KEY to the key the run started with (or start a new run)';
   if (config.secretKey === undefined) {
@@ -194,34 +233,18 @@ export function openRuntime(
   deid?: DeidSpec,
 ): Runtime {
   const deidentify = deidContext(config, deid);
-  const auth = pacsHttpAuth(config);
-  const pool = RenderPool.create({
-    threads: config.renderThreads,
-    timeoutMs: config.renderTimeout * 1000,
-  });
-  const fetcher = createFetcher({
-    maxBytes: config.maxFileBytes,
-    ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),
-    http: {
-      maxConnectionsPerHost: config.maxPacsConnections,
-      rateLimit: config.pacsRateLimit,
-      connectTimeoutMs: config.pacsConnectTimeout * 1000,
-      readTimeoutMs: config.pacsReadTimeout * 1000,
-      auth,
-    },
-  });
+  const processing = openProcessing(config);
   return {
     context: {
       ledger,
       store: destination.store,
-      fetcher,
-      renderer: pool,
+      fetcher: processing.fetcher,
+      renderer: processing.renderer,
       logger,
       ...(deidentify === undefined ? {} : { deid: deidentify }),
     },
     async close() {
-      await fetcher.close();
-      await pool.close();
+      await processing.close();
       await destination.store.close();
     },
   };

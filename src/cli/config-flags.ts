@@ -5,17 +5,18 @@ const SPECS: Readonly<Record<ConfigKey, KeySpec>> = CONFIG_KEYS;
 
 /**
  * Adds a flag for every configuration key that has one (the table in src/config/schema.ts) and
- * belongs to the command, except `omit`; with `only`, just those keys.
+ * belongs to the command (KeySpec.commands), except `omit`.
  */
-export function addConfigFlags(
-  command: Command,
-  omit: readonly ConfigKey[] = [],
-  only?: readonly ConfigKey[],
-): Command {
-  for (const key of Object.keys(SPECS) as ConfigKey[]) {
+export function addConfigFlags(command: Command, omit: readonly ConfigKey[] = []): Command {
+  const keys = (Object.keys(SPECS) as ConfigKey[]).filter((key) => !omit.includes(key));
+  return addSelectedConfigFlags(command, keys);
+}
+
+/** Adds the flags of `keys` only (and --env-file), for commands that need a few settings. */
+export function addSelectedConfigFlags(command: Command, keys: readonly ConfigKey[]): Command {
+  for (const key of keys) {
     const spec = SPECS[key];
-    if (spec.flag === undefined || omit.includes(key)) continue;
-    if (only !== undefined && !only.includes(key)) continue;
+    if (spec.flag === undefined) continue;
     if (spec.commands !== undefined && !spec.commands.includes(command.name())) continue;
     const isSwitch = spec.expected === 'true or false';
     const defaultNote =

@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { redactUrl } from '../observability/redact.js';
 import { QUEUE_NAMES } from '../queue/queue-names.js';
 import { openDestination, openState } from './compose.js';
-import { addConfigFlags } from './config-flags.js';
+import { addSelectedConfigFlags } from './config-flags.js';
 import { loggerFor, resolveConfig } from './invocation.js';
 import { TOOL_VERSION } from './package-info.js';
 
@@ -94,13 +94,12 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 export function addDashboardCommand(program: Command): void {
-  addConfigFlags(
+  addSelectedConfigFlags(
     program
       .command('dashboard')
       .description(
         'Serve the monitoring dashboard: runs, failures, stage timings, a dataset preview, the queues (Bull Board), /metrics and /healthz.',
       ),
-    [],
     DASHBOARD_FLAGS,
   ).action(async (options: Record<string, unknown>) => {
     const { config } = resolveConfig(options);

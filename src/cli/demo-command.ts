@@ -19,7 +19,8 @@ export function addDemoCommand(program: Command): void {
       .option('--resume [run-id]', 'Continue an unfinished run (the latest one without an id)'),
     ['source'],
   ).action(async (options: Record<string, unknown>) => {
-    const commandDefaults = { dest: DEMO_DESTINATION };
+    // The demo runs in this process on the embedded state, whether or not REDIS_URL is set.
+    const commandDefaults = { dest: DEMO_DESTINATION, executor: 'local' };
     // The sample PACS directory is itself configurable, and the source follows from it.
     const { samplePacsDir } = resolveConfig(options, { commandDefaults }).config;
     const { config } = resolveConfig(options, {

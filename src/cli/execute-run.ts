@@ -14,7 +14,14 @@ import { runPipeline } from '../pipeline/run.js';
 import { runIdOf, type DeidSpec, type RunSpec } from '../pipeline/run-spec.js';
 import { Pseudonymizer } from '../deid/pseudonyms.js';
 import { RunStopped } from '../queue/limiter.js';
-import { openDestination, openRuntime, openSource, openState } from './compose.js';
+import {
+  openDestination,
+  openRuntime,
+  openSource,
+  openState,
+  type OpenedDestination,
+} from './compose.js';
+import type { SqlClient } from '../domain/sql.js';
 import { resolveQueryPath, TOOL_VERSION } from './package-info.js';
 import { renderOptionsOf } from './render-options.js';
 
@@ -29,7 +36,7 @@ export interface RunInvocation {
 }
 
 /** Exit codes (README): 0 all delivered, 3 some instances failed. Others are thrown. */
-const EXIT_OK = 0;
+export const EXIT_OK = 0;
 const EXIT_FAILED_INSTANCES = 3;
 
 /** Staff names, one per line; blank lines and lines starting with # are skipped. */
@@ -68,7 +75,7 @@ async function deidSpecOf(config: Config): Promise<DeidSpec | undefined> {
 }
 
 /** The split key: --split-key, else SECRET_KEY, else the documented public default. */
-function splitKeyOf(config: Config): { key: string; source: 'default' | 'configured' } {
+export function splitKeyOf(config: Config): { key: string; source: 'default' | 'configured' } {
   const key = config.splitKey ?? config.secretKey;
   return key === undefined
     ? { key: DEFAULT_SPLIT_KEY, source: 'default' }
@@ -119,7 +126,7 @@ async function findResumable(ledger: Ledger, resume: string | true): Promise<Run
   return run;
 }
 
-function progressCounts(
+export function progressCounts(
   before: RunCounts,
   done: { delivered: number; failed: number; excluded: number; bytes: number },
 ) {
@@ -132,29 +139,130 @@ function progressCounts(
   };
 }
 
-/** `eden-etl run` and `demo`: resolve the run, execute it, print the report. */
+/** What a run invocation works on: the run (new or resumed), its destination and spec. */
+export interface RunTarget {
+  resumedRun: RunRecord | null;
+  destination: OpenedDestination;
+  spec: RunSpec;
+  runId: string;
+}
+
+/** Finds the run to resume, or builds the spec of a new one from the configuration. */
+export async function resolveRunTarget(
+  config: Config,
+  ledger: Ledger,
+  resume: string | true | undefined,
+): Promise<RunTarget> {
+  const resumedRun = resume === undefined ? null : await findResumable(ledger, resume);
+  // A resumed run keeps its own destination and spec; flags cannot redirect it half-way.
+  const destination = await openDestination(
+    resumedRun?.spec.destination ?? config.dest ?? missingDestination(),
+    resumedRun?.spec.prefix ?? config.prefix,
+    config.gcsCredentialsPath,
+  );
+  const spec =
+    resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
+  return { resumedRun, destination, spec, runId: resumedRun?.runId ?? runIdOf(spec) };
+}
+
+/** Says it loudly when patient data is about to leave for a cloud bucket as it is. */
+export function warnIfNotDeidentified(logger: Logger, spec: RunSpec): void {
+  if (spec.deid === undefined && spec.destination.startsWith('gs://')) {
+    logger.warn(
+      { destination: spec.destination },
+      'the dataset goes to a cloud bucket and is NOT de-identified: it carries patient data as the PACS holds it (use --deidentify basic with SECRET_KEY)',
+    );
+  }
+}
+
+/** Opens the PACS database as the configuration says (for planning). */
+export function sourceOpener(config: Config, spec: RunSpec): () => Promise<SqlClient> {
+  return () =>
+    openSource(config.source ?? spec.source, {
+      maxConnections: config.sourceMaxConnections,
+      statementTimeoutMs: config.sourceStatementTimeout * 1000,
+      caFile: config.sourceCaFile,
+    });
+}
+
+/** The EXTRACTION STATISTICS block, and the progress display that follows it. */
+export function announceRun(
+  invocation: Pick<RunInvocation, 'config' | 'logger' | 'out'>,
+  run: RunRecord,
+  counts: RunCounts,
+): Progress | null {
+  const { config, logger, out } = invocation;
+  out.write(
+    formatExtractionStatistics({
+      runId: run.runId,
+      resumed: counts.delivered + counts.failed + counts.excluded > 0,
+      totalRecords: counts.total,
+      pages: run.pages ?? 0,
+      pageSize: run.spec.pageSize,
+      batchSize: run.spec.batchSize,
+      concurrency: config.concurrency,
+    }),
+  );
+  if (config.progress === 'off') return null;
+  const tty =
+    config.progress === 'bar' || (config.progress === 'auto' && process.stderr.isTTY === true);
+  return createProgress({ total: counts.total, tty, stream: process.stderr, logger });
+}
+
+export function writeAlreadyComplete(
+  out: NodeJS.WritableStream,
+  run: RunRecord,
+  counts: RunCounts,
+): number {
+  out.write(
+    `Run ${run.runId} is already complete (finished ${run.finishedAt ?? '?'}): ` +
+      `${counts.delivered} delivered, ${counts.failed} failed, ${counts.excluded} excluded. Nothing to upload.\n`,
+  );
+  return counts.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+}
+
+/** The TIMING and STATISTICS SUMMARY blocks for what this invocation did; returns the exit code. */
+export function writeSummary(
+  out: NodeJS.WritableStream,
+  timingsMs: { planMs: number; processMs: number; finalizeMs: number; totalMs: number },
+  before: RunCounts,
+  after: RunCounts,
+  failuresCsv: string,
+): number {
+  const s = (ms: number) => ms / 1000;
+  out.write(
+    formatRunSummary({
+      timings: {
+        planSeconds: s(timingsMs.planMs),
+        processSeconds: s(timingsMs.processMs),
+        finalizeSeconds: s(timingsMs.finalizeMs),
+        totalSeconds: s(timingsMs.totalMs),
+      },
+      totalRecords: after.total,
+      delivered: after.delivered - before.delivered,
+      failed: after.failed - before.failed,
+      excluded: after.excluded - before.excluded,
+      excludedByReason: after.excludedByReason,
+      skipped: before.delivered + before.failed + before.excluded,
+      alreadyPresent: after.alreadyPresent,
+      dicomBytes: after.dicomBytes - before.dicomBytes,
+      imageBytes: after.imageBytes - before.imageBytes,
+      failuresByCode: after.failuresByCode,
+      failureExamples: after.failureExamples,
+      failuresCsv,
+    }),
+  );
+  return after.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+}
+
+/** `eden-etl run` and `demo` with the local executor: execute the run here, print the report. */
 export async function executeRun(invocation: RunInvocation): Promise<number> {
   const { config, logger, out } = invocation;
   const stateDb = await openState(config);
   try {
     const ledger = await Ledger.open(stateDb);
-    const resumedRun =
-      invocation.resume === undefined ? null : await findResumable(ledger, invocation.resume);
-    // A resumed run keeps its own destination and spec; flags cannot redirect it half-way.
-    const destination = await openDestination(
-      resumedRun?.spec.destination ?? config.dest ?? missingDestination(),
-      resumedRun?.spec.prefix ?? config.prefix,
-      config.gcsCredentialsPath,
-    );
-    const spec =
-      resumedRun?.spec ?? (await specFromConfig(config, destination.rootUrl, destination.prefix));
-    const runId = resumedRun?.runId ?? runIdOf(spec);
-    if (spec.deid === undefined && spec.destination.startsWith('gs://')) {
-      logger.warn(
-        { destination: spec.destination },
-        'the dataset goes to a cloud bucket and is NOT de-identified: it carries patient data as the PACS holds it (use --deidentify basic with SECRET_KEY)',
-      );
-    }
+    const { destination, spec, runId } = await resolveRunTarget(config, ledger, invocation.resume);
+    warnIfNotDeidentified(logger, spec);
     const runtime = openRuntime(config, logger, ledger, destination, spec.deid);
     // Set by the callbacks once the run starts; an object, so the type checker sees it change.
     const live: { before: RunCounts | null; progress: Progress | null } = {
@@ -166,12 +274,7 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       const result = await runPipeline(runtime.context, {
         runId,
         spec,
-        openSource: () =>
-          openSource(config.source ?? spec.source, {
-            maxConnections: config.sourceMaxConnections,
-            statementTimeoutMs: config.sourceStatementTimeout * 1000,
-            caFile: config.sourceCaFile,
-          }),
+        openSource: sourceOpener(config, spec),
         concurrency: config.concurrency,
         retry: { attempts: config.retries + 1, baseDelayMs: RETRY_BASE_DELAY_MS },
         toolVersion: TOOL_VERSION,
@@ -179,28 +282,8 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
         signal: invocation.signal,
         onStart: (run, counts) => {
           live.before = counts;
-          const extraction = {
-            runId: run.runId,
-            resumed: counts.delivered + counts.failed + counts.excluded > 0,
-            totalRecords: counts.total,
-            pages: run.pages ?? 0,
-            pageSize: run.spec.pageSize,
-            batchSize: run.spec.batchSize,
-            concurrency: config.concurrency,
-          };
-          out.write(formatExtractionStatistics(extraction));
-          if (config.progress !== 'off') {
-            const tty =
-              config.progress === 'bar' ||
-              (config.progress === 'auto' && process.stderr.isTTY === true);
-            live.progress = createProgress({
-              total: counts.total,
-              tty,
-              stream: process.stderr,
-              logger,
-            });
-            live.progress.update(progressCounts(counts, done));
-          }
+          live.progress = announceRun(invocation, run, counts);
+          live.progress?.update(progressCounts(counts, done));
         },
         onItem: (item) => {
           done[item.status] += 1;
@@ -210,37 +293,15 @@ export async function executeRun(invocation: RunInvocation): Promise<number> {
       });
       live.progress?.stop();
       if (result.state === 'already-complete') {
-        out.write(
-          `Run ${result.run.runId} is already complete (finished ${result.run.finishedAt ?? '?'}): ` +
-            `${result.counts.delivered} delivered, ${result.counts.failed} failed, ${result.counts.excluded} excluded. Nothing to upload.\n`,
-        );
-      } else if (live.before !== null) {
-        const startCounts = live.before;
-        const s = (ms: number) => ms / 1000;
-        out.write(
-          formatRunSummary({
-            timings: {
-              planSeconds: s(result.timings.planMs),
-              processSeconds: s(result.timings.processMs),
-              finalizeSeconds: s(result.timings.finalizeMs),
-              totalSeconds: s(result.timings.totalMs),
-            },
-            totalRecords: result.counts.total,
-            delivered: result.counts.delivered - startCounts.delivered,
-            failed: result.counts.failed - startCounts.failed,
-            excluded: result.counts.excluded - startCounts.excluded,
-            excludedByReason: result.counts.excludedByReason,
-            skipped: startCounts.delivered + startCounts.failed + startCounts.excluded,
-            alreadyPresent: result.counts.alreadyPresent,
-            dicomBytes: result.counts.dicomBytes - startCounts.dicomBytes,
-            imageBytes: result.counts.imageBytes - startCounts.imageBytes,
-            failuresByCode: result.counts.failuresByCode,
-            failureExamples: result.counts.failureExamples,
-            failuresCsv: `${destination.store.displayUrl}/${result.failuresKey}`,
-          }),
-        );
+        return writeAlreadyComplete(out, result.run, result.counts);
       }
-      return result.counts.failed > 0 ? EXIT_FAILED_INSTANCES : EXIT_OK;
+      return writeSummary(
+        out,
+        result.timings,
+        live.before ?? result.counts,
+        result.counts,
+        `${destination.store.displayUrl}/${result.failuresKey}`,
+      );
     } catch (error) {
       live.progress?.stop();
       if (error instanceof RunStopped) {

@@ -9,8 +9,9 @@ import {
 import { createLogger, type Logger } from '../observability/logger.js';
 import { RunStopped } from '../queue/limiter.js';
 import { configFlags } from './config-flags.js';
-import { executeRun } from './execute-run.js';
+import { executeRun, type RunInvocation } from './execute-run.js';
 import { TOOL_VERSION } from './package-info.js';
+import { executeQueuedRun } from './queued-run.js';
 
 /** Exit code of a run stopped by a signal after finishing its instances in flight. */
 export const EXIT_STOPPED = 130;
@@ -36,7 +37,7 @@ export function loggerFor(config: Config): Logger {
  * Ctrl-C once: stop taking new instances, finish those in flight, exit 130 (the run resumes
  * with the same command). Twice: exit at once; the ledger and the atomic writes make that safe.
  */
-function stopSignal(logger: Logger): AbortSignal {
+export function stopSignal(logger: Logger): AbortSignal {
   const controller = new AbortController();
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -55,22 +56,29 @@ function stopSignal(logger: Logger): AbortSignal {
   return controller.signal;
 }
 
-/** Runs the pipeline for `run` and `demo` and sets the process exit code from its outcome. */
+/**
+ * Runs the pipeline for `run` and `demo`, here or on the workers (`--executor`), and sets the
+ * process exit code from its outcome.
+ */
 export async function runAndExit(
   config: Config,
   options: Record<string, unknown>,
   logger: Logger,
 ): Promise<void> {
   const resume = options.resume;
+  const invocation: RunInvocation = {
+    config,
+    logger,
+    resume: resume === true ? true : typeof resume === 'string' ? resume : undefined,
+    out: process.stdout,
+    signal: stopSignal(logger),
+  };
   initErrorTracking(config.sentryDsn, TOOL_VERSION);
   try {
-    process.exitCode = await executeRun({
-      config,
-      logger,
-      resume: resume === true ? true : typeof resume === 'string' ? resume : undefined,
-      out: process.stdout,
-      signal: stopSignal(logger),
-    });
+    process.exitCode =
+      config.executor === 'bullmq'
+        ? await executeQueuedRun({ ...invocation, detach: options.detach === true })
+        : await executeRun(invocation);
   } catch (error) {
     if (isFatal(error)) {
       captureError(error, { command: 'run' });

@@ -12,6 +12,11 @@ import { TOOL_VERSION } from './package-info.js';
 import { addRunCommand } from './run-command.js';
 import { addSamplePacsCommand } from './sample-pacs-command.js';
 import { addVerifyCommand } from './verify-command.js';
+import { addCancelCommand } from './cancel-command.js';
+import { addRetryCommand } from './retry-command.js';
+import { addScheduleCommand } from './schedule-command.js';
+import { addStatusCommand } from './status-command.js';
+import { addWorkerCommand } from './worker-command.js';
 
 /**
  * Exit codes: 0 all delivered; 3 finished with failed instances; 2 invalid usage or
@@ -28,6 +33,11 @@ const program = new Command()
 addRunCommand(program);
 addDemoCommand(program);
 addConvertCommand(program);
+addWorkerCommand(program);
+addStatusCommand(program);
+addRetryCommand(program);
+addCancelCommand(program);
+addScheduleCommand(program);
 addSamplePacsCommand(program);
 addDashboardCommand(program);
 addVerifyCommand(program);

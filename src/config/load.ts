@@ -102,6 +102,10 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
     config.source = sourceUrlFromParts(config);
     origins.source = 'env SOURCE_DATABASE_*';
   }
+  if (config.executor === undefined) {
+    config.executor = config.redisUrl === undefined ? 'local' : 'bullmq';
+    origins.executor = config.redisUrl === undefined ? 'default' : 'env REDIS_URL is set';
+  }
   if (config.dest === undefined && config.gcsBucketName !== undefined) {
     config.dest = `gs://${config.gcsBucketName}`;
     origins.dest = 'env GCS_BUCKET_NAME';

@@ -472,6 +472,53 @@ export const CONFIG_KEYS = {
     default: 'eden',
     doc: 'Prefix of the Redis keys of the queues; runs that share Redis must share it to see each other.',
   },
+  executor: {
+    schema: z.enum(['bullmq', 'local']).optional(),
+    expected: 'bullmq or local',
+    env: ['EDEN_EXECUTOR'],
+    flag: '--executor',
+    doc: 'Where batches run: BullMQ workers (`eden-etl worker`; the default when REDIS_URL is set) or this process (local).',
+  },
+  jobAttempts: {
+    schema: positiveInt(100),
+    expected: 'an integer, 1..100',
+    env: ['EDEN_JOB_ATTEMPTS'],
+    flag: '--job-attempts',
+    default: 3,
+    doc: 'Tries of a batch job whose instances fail transiently (network, 5xx, busy disk), the first included.',
+  },
+  jobBackoff: {
+    schema: z.coerce.number().positive().max(86_400),
+    expected: 'seconds, above 0 and at most 86400',
+    env: ['EDEN_JOB_BACKOFF'],
+    flag: '--job-backoff',
+    default: 60,
+    doc: 'Delay before the first retry of a batch job, in seconds; doubled at each retry.',
+  },
+  lockDuration: {
+    schema: z.coerce.number().positive().max(3600),
+    expected: 'seconds, above 0 and at most 3600',
+    env: ['EDEN_LOCK_DURATION'],
+    flag: '--lock-duration',
+    default: 30,
+    doc: 'A worker renews its lock on a job every half of this, in seconds; a dead worker’s job is free once it lapses.',
+  },
+  stalledInterval: {
+    schema: z.coerce.number().positive().max(3600),
+    expected: 'seconds, above 0 and at most 3600',
+    env: ['EDEN_STALLED_INTERVAL'],
+    flag: '--stalled-interval',
+    default: 30,
+    doc: 'How often workers look for jobs of dead workers (lapsed locks) and take them over, in seconds.',
+  },
+  recoverInterval: {
+    schema: z.coerce.number().positive().max(86_400),
+    expected: 'seconds, above 0 and at most 86400',
+    env: ['EDEN_RECOVER_INTERVAL'],
+    flag: '--recover-interval',
+    default: 30,
+    doc: 'How often workers and `run` look for runs whose jobs Redis lost (restarted without persistence) and enqueue them again from the ledger, in seconds.',
+  },
   gcsBucketName: {
     schema: z
       .string()

@@ -14,6 +14,9 @@ export const ERROR_CODES = {
   STATE_UNAVAILABLE: { retryable: false, exitCode: 1, summary: 'run state unusable' },
   STATE_LOCKED: { retryable: false, exitCode: 1, summary: 'run state in use' },
   RUN_NOT_FOUND: { retryable: false, exitCode: 2, summary: 'no such run' },
+  RUN_CANCELLED: { retryable: false, exitCode: 1, summary: 'run cancelled' },
+  RUN_INCOMPLETE: { retryable: false, exitCode: 1, summary: 'run could not finish' },
+  QUEUE_UNAVAILABLE: { retryable: true, exitCode: 1, summary: 'job queue (Redis) unreachable' },
   DESTINATION_UNAVAILABLE: { retryable: false, exitCode: 1, summary: 'destination unusable' },
   INTERNAL: { retryable: false, exitCode: 1, summary: 'internal error' },
 

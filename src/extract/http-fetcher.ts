@@ -13,6 +13,11 @@ export interface HttpFetcherOptions {
   maxConnectionsPerHost: number;
   /** Requests per second for the whole process, all hosts together; undefined = no limit. */
   rateLimit?: number | undefined;
+  /**
+   * Waits for the next request slot of a limit shared with other processes (workers on
+   * several machines); replaces `rateLimit` when given.
+   */
+  takeSlot?: (() => Promise<void>) | undefined;
   connectTimeoutMs: number;
   /** Longest wait for the response headers, and between two pieces of the body. */
   readTimeoutMs: number;
@@ -146,7 +151,7 @@ export function createHttpFetcher(options: HttpFetcherOptions): HttpFetcher {
     headersTimeout: options.readTimeoutMs,
     bodyTimeout: options.readTimeoutMs,
   });
-  const takeSlot = createRateLimiter(options.rateLimit);
+  const takeSlot = options.takeSlot ?? createRateLimiter(options.rateLimit);
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
 
   async function download(instanceId: string, fileUrl: string): Promise<Uint8Array> {

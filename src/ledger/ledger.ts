@@ -22,7 +22,7 @@ import { hammingDistance, thumbnailDistance } from '../transform/image-stats.js'
 import { aggregateStudyReport } from '../transform/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
-type RunStatus = 'planning' | 'planned' | 'finalized';
+type RunStatus = 'planning' | 'planned' | 'finalized' | 'cancelled';
 
 export interface RunRecord {
   runId: string;
@@ -34,6 +34,18 @@ export interface RunRecord {
   createdAt: string;
   plannedAt: string | null;
   finishedAt: string | null;
+  /** Which dispatch of the run's jobs is current (1, then +1 per `eden-etl retry`). */
+  dispatchRound: number;
+  cancelledAt: string | null;
+}
+
+/** When instances settled, for throughput and ETA (`eden-etl status`). */
+export interface RunActivity {
+  firstSettledAt: string | null;
+  lastSettledAt: string | null;
+  /** Instances settled in the last `windowSeconds`. */
+  recentlySettled: number;
+  windowSeconds: number;
 }
 
 /** An instance still to process, as a batch sees it. */
@@ -124,6 +136,8 @@ interface RunRow {
   created_at: Date;
   planned_at: Date | null;
   finished_at: Date | null;
+  dispatch_round: number;
+  cancelled_at: Date | null;
 }
 
 const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
@@ -139,8 +153,13 @@ function toRun(row: RunRow): RunRecord {
     createdAt: row.created_at.toISOString(),
     plannedAt: iso(row.planned_at),
     finishedAt: iso(row.finished_at),
+    dispatchRound: row.dispatch_round,
+    cancelledAt: iso(row.cancelled_at),
   };
 }
+
+/** The advisory lock that serializes preparing the schema (any constant; "eden" in ASCII). */
+const LEDGER_SCHEMA_LOCK = 0x6564656e;
 
 async function hasRuns(sql: SqlClient): Promise<boolean> {
   const { rows } = await sql.query<{ any: boolean }>(
@@ -167,28 +186,32 @@ export class Ledger {
   static async open(sql: SqlClient): Promise<Ledger> {
     let version: string | undefined;
     try {
-      await sql.exec(
-        'CREATE TABLE IF NOT EXISTS eden_meta (key text PRIMARY KEY, value text NOT NULL)',
-      );
-      version = (
-        await sql.query<{ value: string }>(
-          `SELECT value FROM eden_meta WHERE key = 'ledger_version'`,
-        )
-      ).rows[0]?.value;
-      if (version === undefined) {
-        if (!(await hasRuns(sql))) {
-          await sql.exec(
-            'DROP TABLE IF EXISTS eden_deid_facts, eden_deid_map, eden_study_reports, eden_items, eden_runs',
+      // Workers starting together on a new state database would race to create the tables
+      // (CREATE TABLE IF NOT EXISTS is not safe against itself): one at a time.
+      version = await sql.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_SCHEMA_LOCK]);
+        await tx.exec(
+          'CREATE TABLE IF NOT EXISTS eden_meta (key text PRIMARY KEY, value text NOT NULL)',
+        );
+        const found = (
+          await tx.query<{ value: string }>(
+            `SELECT value FROM eden_meta WHERE key = 'ledger_version'`,
+          )
+        ).rows[0]?.value;
+        if (found === undefined) {
+          if (await hasRuns(tx)) return undefined;
+          await tx.exec(
+            'DROP TABLE IF EXISTS eden_deid_facts, eden_deid_map, eden_image_hashes, eden_study_reports, eden_items, eden_runs',
           );
-          await sql.exec(LEDGER_SCHEMA);
-          await sql.query(`INSERT INTO eden_meta (key, value) VALUES ('ledger_version', $1)`, [
+          await tx.exec(LEDGER_SCHEMA);
+          await tx.query(`INSERT INTO eden_meta (key, value) VALUES ('ledger_version', $1)`, [
             LEDGER_VERSION,
           ]);
-          version = LEDGER_VERSION;
+          return LEDGER_VERSION;
         }
-      } else if (version === LEDGER_VERSION) {
-        await sql.exec(LEDGER_SCHEMA);
-      }
+        if (found === LEDGER_VERSION) await tx.exec(LEDGER_SCHEMA);
+        return found;
+      });
     } catch (error) {
       throw new EtlError(
         'STATE_UNAVAILABLE',
@@ -215,9 +238,89 @@ export class Ledger {
 
   async latestUnfinishedRun(): Promise<RunRecord | null> {
     const { rows } = await this.sql.query<RunRow>(
-      `SELECT * FROM eden_runs WHERE status <> 'finalized' ORDER BY created_at DESC LIMIT 1`,
+      `SELECT * FROM eden_runs WHERE status IN ('planning', 'planned') ORDER BY created_at DESC LIMIT 1`,
     );
     return rows[0] === undefined ? null : toRun(rows[0]);
+  }
+
+  async latestRun(): Promise<RunRecord | null> {
+    const { rows } = await this.sql.query<RunRow>(
+      'SELECT * FROM eden_runs ORDER BY created_at DESC LIMIT 1',
+    );
+    return rows[0] === undefined ? null : toRun(rows[0]);
+  }
+
+  /** Planned runs not yet finalized nor cancelled, planned at least `minAgeSeconds` ago. */
+  async runsInProgress(minAgeSeconds: number): Promise<RunRecord[]> {
+    const { rows } = await this.sql.query<RunRow>(
+      `SELECT * FROM eden_runs WHERE status = 'planned'
+         AND planned_at <= now() - make_interval(secs => $1) ORDER BY created_at`,
+      [minAgeSeconds],
+    );
+    return rows.map(toRun);
+  }
+
+  /**
+   * Marks a planned (or planning) run cancelled: workers skip its batches and its finalize.
+   * Returns null when the run is not in progress (finalized, cancelled, or unknown).
+   */
+  async cancelRun(runId: string): Promise<RunRecord | null> {
+    const { rows } = await this.sql.query<RunRow>(
+      `UPDATE eden_runs SET status = 'cancelled', cancelled_at = now()
+       WHERE run_id = $1 AND status IN ('planning', 'planned') RETURNING *`,
+      [runId],
+    );
+    return rows[0] === undefined ? null : toRun(rows[0]);
+  }
+
+  /**
+   * Puts the run's failed instances back to pending and opens a new dispatch round, in one
+   * transaction; a cancelled run is taken up again too. Returns how many instances went back.
+   */
+  async requeueFailed(runId: string): Promise<number> {
+    return this.sql.transaction(async (tx) => {
+      const reset = await tx.query<{ ordinal: number }>(
+        `UPDATE eden_items SET status = 'pending', dicom_key = NULL, dicom_size = NULL,
+           dicom_md5 = NULL, dicom_sha256 = NULL, dicom_outcome = NULL, images = NULL,
+           recipe = NULL, error_code = NULL, error_message = NULL, updated_at = now()
+         WHERE run_id = $1 AND status = 'failed' RETURNING ordinal`,
+        [runId],
+      );
+      await tx.query(
+        `UPDATE eden_runs SET status = 'planned', finished_at = NULL, cancelled_at = NULL,
+           dispatch_round = dispatch_round + 1
+         WHERE run_id = $1 AND status IN ('planned', 'finalized', 'cancelled')`,
+        [runId],
+      );
+      return reset.rows.length;
+    });
+  }
+
+  /** The state database's clock (ms since the epoch): the one `updated_at` is stamped with. */
+  async clockMs(): Promise<number> {
+    const { rows } = await this.sql.query<{ now: Date }>('SELECT now() AS now');
+    return rows[0]?.now.getTime() ?? Date.now();
+  }
+
+  /** When the run's instances settled: the first, the last, and how many lately. */
+  async activity(runId: string, windowSeconds: number): Promise<RunActivity> {
+    const { rows } = await this.sql.query<{
+      first: Date | null;
+      last: Date | null;
+      recent: number;
+    }>(
+      `SELECT min(updated_at) AS first, max(updated_at) AS last,
+         count(*) FILTER (WHERE updated_at > now() - make_interval(secs => $2))::int AS recent
+       FROM eden_items WHERE run_id = $1 AND status <> 'pending'`,
+      [runId, windowSeconds],
+    );
+    const row = rows[0];
+    return {
+      firstSettledAt: iso(row?.first ?? null),
+      lastSettledAt: iso(row?.last ?? null),
+      recentlySettled: row?.recent ?? 0,
+      windowSeconds,
+    };
   }
 
   /** Creates the run in `planning` state, or returns the existing one untouched. */

@@ -2,7 +2,7 @@
  * Bumped whenever a table changes shape: a state directory written by another version is
  * refused by name rather than misread.
  */
-export const LEDGER_VERSION = '6';
+export const LEDGER_VERSION = '7';
 
 /**
  * The ledger's tables. Plain PostgreSQL, so the same schema serves the embedded state
@@ -16,14 +16,18 @@ CREATE TABLE IF NOT EXISTS eden_meta (
 
 CREATE TABLE IF NOT EXISTS eden_runs (
   run_id          text PRIMARY KEY,
-  status          text NOT NULL CHECK (status IN ('planning', 'planned', 'finalized')),
+  status          text NOT NULL CHECK (status IN ('planning', 'planned', 'finalized', 'cancelled')),
   spec            jsonb NOT NULL,
   pages           integer,
   total_instances integer,
   total_studies   integer,
   created_at      timestamptz NOT NULL DEFAULT now(),
   planned_at      timestamptz,
-  finished_at     timestamptz
+  finished_at     timestamptz,
+  -- Bumped by \`eden-etl retry\`: queue job ids carry it, so the re-queued jobs are new jobs
+  -- while enqueueing the same round twice stays harmless.
+  dispatch_round  integer NOT NULL DEFAULT 1,
+  cancelled_at    timestamptz
 );
 
 CREATE TABLE IF NOT EXISTS eden_items (

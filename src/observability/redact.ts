@@ -41,3 +41,18 @@ export function redactUrl(url: string): string {
   }
   return changed ? parsed.href : url;
 }
+
+/**
+ * True when `text` is a URL carrying a password or a secret-bearing query parameter (a user
+ * name alone is no secret): such a value must not be stored where others read it.
+ */
+export function carriesSecret(text: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return redactUrl(text) !== text;
+  }
+  if (parsed.password !== '') return true;
+  return [...parsed.searchParams.keys()].some((name) => SECRET_PARAM.test(name));
+}

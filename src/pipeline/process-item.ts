@@ -15,6 +15,11 @@ export interface RetryPolicy {
   attempts: number;
   /** Delay before the first retry, doubled each time, with ±50% jitter. In ms. */
   baseDelayMs: number;
+  /**
+   * Once the tries are spent on a transient error, throw it and leave the instance pending
+   * instead of recording it failed: a queue job retries its batch later (with a longer backoff).
+   */
+  deferTransient?: boolean;
 }
 
 /** Delay before an instance's first retry, doubled for each next one. In ms. */
@@ -56,6 +61,17 @@ export async function processItem(
   retry: RetryPolicy,
 ): Promise<ItemResult> {
   const subject = `instance ${item.instanceId}`;
+  // Never deliver a de-identifying run's files as they are: its key must be at hand.
+  if (spec.deid !== undefined && ctx.deid === undefined) {
+    throw new EtlError(
+      'INTERNAL',
+      'this run de-identifies but no de-identification key was given',
+      {
+        subject,
+        hint: 'set SECRET_KEY to the key the run started with',
+      },
+    );
+  }
   // De-identifying, the files are named by pseudonym; the ledger keeps the map for the CSV.
   const pseudonyms = ctx.deid?.pseudonymizer;
   const name = pseudonyms?.pseudonym('instance', item.instanceId) ?? item.instanceId;
@@ -186,6 +202,7 @@ export async function processItem(
         await sleep(delay);
         continue;
       }
+      if (located.retryable && retry.deferTransient === true) throw located;
       ctx.logger.debug({ instanceId: item.instanceId, code: located.code }, located.oneLine());
       await ctx.ledger.recordOutcome(runId, item.ordinal, {
         status: 'failed',

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { EtlError } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
 import { compileNamedParameters, type SelectionQuery } from '../extract/query-file.js';
-import type { RunCounts, RunRecord } from '../ledger/ledger.js';
+import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
+import type { Logger } from '../observability/logger.js';
 import { datasetKeys } from '../load/object-keys.js';
 import { runBatchesLocally } from '../queue/local-executor.js';
 import type { PipelineContext } from './context.js';
@@ -46,6 +47,44 @@ function storedQuery(spec: RunSpec): SelectionQuery {
 }
 
 /**
+ * The run's frozen selection: planned now unless an earlier invocation did (a run killed while
+ * planning is planned again). Refuses a cancelled run and an empty selection.
+ */
+export async function ensurePlanned(
+  ledger: Ledger,
+  logger: Logger,
+  request: Pick<RunRequest, 'runId' | 'spec' | 'openSource'>,
+  existing: RunRecord | null,
+): Promise<RunRecord> {
+  let run = existing;
+  if (run?.status === 'cancelled') {
+    throw new EtlError('RUN_CANCELLED', 'this run was cancelled', {
+      subject: run.runId,
+      hint: `\`eden-etl retry ${run.runId}\` takes it up again`,
+    });
+  }
+  if (run === null || run.status === 'planning') {
+    logger.info(
+      { runId: request.runId },
+      run === null ? 'planning' : 'planning again (interrupted)',
+    );
+    const source = await request.openSource();
+    try {
+      run = await planRun(ledger, source, request.runId, request.spec, storedQuery(request.spec));
+    } finally {
+      await source.close();
+    }
+  }
+  if (run.totalInstances === 0) {
+    throw new EtlError('QUERY_INVALID', 'the selection is empty: the query returned no instance', {
+      subject: run.spec.query.path,
+      hint: 'check the query parameters (--studies, --seed) and the PACS contents',
+    });
+  }
+  return run;
+}
+
+/**
  * A whole run: plan (unless the selection is already frozen), process every pending batch,
  * finalize. Every step works from the ledger, so calling this again after a crash continues
  * where the previous call stopped, and calling it on a finished run does nothing.
@@ -67,31 +106,8 @@ export async function runPipeline(ctx: PipelineContext, request: RunRequest): Pr
     };
   }
 
-  if (run === null || run.status === 'planning') {
-    ctx.logger.info(
-      { runId: request.runId },
-      resumed ? 'planning again (interrupted)' : 'planning',
-    );
-    const source = await request.openSource();
-    try {
-      run = await planRun(
-        ctx.ledger,
-        source,
-        request.runId,
-        request.spec,
-        storedQuery(request.spec),
-      );
-    } finally {
-      await source.close();
-    }
-  }
+  run = await ensurePlanned(ctx.ledger, ctx.logger, request, run);
   const planned = performance.now();
-  if (run.totalInstances === 0) {
-    throw new EtlError('QUERY_INVALID', 'the selection is empty: the query returned no instance', {
-      subject: run.spec.query.path,
-      hint: 'check the query parameters (--studies, --seed) and the PACS contents',
-    });
-  }
 
   const before = await ctx.ledger.counts(run.runId);
   request.onStart?.(run, before);

@@ -1,6 +1,10 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addConfigFlags, configFlags } from '../../../src/cli/config-flags.js';
+import {
+  addConfigFlags,
+  addSelectedConfigFlags,
+  configFlags,
+} from '../../../src/cli/config-flags.js';
 
 const flagsOf = (command: Command) => command.options.map((option) => option.long);
 
@@ -8,11 +12,10 @@ describe('configuration flags', () => {
   it('gives a command-specific flag to its command only', () => {
     const program = new Command();
     const run = addConfigFlags(program.command('run'));
-    const dashboard = addConfigFlags(
-      program.command('dashboard'),
-      [],
-      ['dashboardPort', 'stateDir'],
-    );
+    const dashboard = addSelectedConfigFlags(program.command('dashboard'), [
+      'dashboardPort',
+      'stateDir',
+    ]);
     expect(flagsOf(run)).toContain('--studies');
     expect(flagsOf(run)).not.toContain('--port');
     expect(flagsOf(dashboard)).toEqual(['--state-dir', '--port', '--env-file']);
@@ -21,7 +24,7 @@ describe('configuration flags', () => {
   it('maps each flag value back to its configuration key', async () => {
     const program = new Command().exitOverride();
     let seen: Record<string, unknown> = {};
-    addConfigFlags(program.command('dashboard'), [], ['dashboardPort', 'stateDir']).action(
+    addSelectedConfigFlags(program.command('dashboard'), ['dashboardPort', 'stateDir']).action(
       (options: Record<string, unknown>) => {
         seen = configFlags(options);
       },

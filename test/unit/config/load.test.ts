@@ -35,6 +35,24 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('runs on BullMQ workers by default when REDIS_URL is set, in this process otherwise', () => {
+    expect(loadConfig({ flags: {}, env: {}, envFile }).config.executor).toBe('local');
+    const queued = loadConfig({ flags: {}, env: { REDIS_URL: 'redis://r:6379' }, envFile });
+    expect(queued.config.executor).toBe('bullmq');
+    expect(queued.origins.executor).toBe('env REDIS_URL is set');
+    const forced = loadConfig({
+      flags: { executor: 'local' },
+      env: { REDIS_URL: 'redis://r:6379' },
+      envFile,
+    });
+    expect(forced.config.executor).toBe('local');
+    expect(() =>
+      loadConfig({ flags: { executor: 'celery', jobBackoff: '0' }, env: {}, envFile }),
+    ).toThrow(
+      /--executor: received "celery"; expected bullmq or local[\s\S]*--job-backoff: received "0"/,
+    );
+  });
+
   it('layers flags over env over .env over defaults', async () => {
     await writeFile(envFile, 'EDEN_STUDIES=3\nEDEN_PAGE_SIZE=7\nEDEN_BATCH_SIZE=9\n');
     const { config, origins } = loadConfig({

@@ -158,6 +158,38 @@ describe('Ledger', () => {
     expect(await ledger.latestUnfinishedRun()).toBeNull();
   });
 
+  it('re-queues failed instances in a new dispatch round, and cancels only runs in progress', async () => {
+    await ledger.markFinalized('r1');
+    expect(await ledger.cancelRun('r1')).toBeNull();
+    expect(await ledger.runsInProgress(0)).toEqual([]);
+    const activity = await ledger.activity('r1', 60);
+    expect(activity.recentlySettled).toBe(3);
+    expect(activity.firstSettledAt).not.toBeNull();
+
+    // Instances 12 and 21 failed: back to pending, their error gone, a new round opened.
+    expect(await ledger.requeueFailed('r1')).toBe(2);
+    const run = await ledger.findRun('r1');
+    expect(run).toMatchObject({ status: 'planned', dispatchRound: 2, finishedAt: null });
+    expect(await ledger.counts('r1')).toMatchObject({ pending: 2, delivered: 1, failed: 0 });
+    expect(await ledger.batchNumbers('r1', true)).toEqual([0, 1]);
+    expect((await ledger.runsInProgress(0)).map((entry) => entry.runId)).toEqual(['r1']);
+    // Planned just now: too young for the lost-job check, which leaves it to its own command.
+    expect(await ledger.runsInProgress(3600)).toEqual([]);
+
+    const cancelled = await ledger.cancelRun('r1');
+    expect(cancelled).toMatchObject({ status: 'cancelled', dispatchRound: 2 });
+    expect(cancelled?.cancelledAt).not.toBeNull();
+    expect(await ledger.latestUnfinishedRun()).toBeNull();
+    expect(await ledger.latestRun()).toMatchObject({ runId: 'r1', status: 'cancelled' });
+    // Retry takes a cancelled run up again; nothing failed, so nothing is reset.
+    expect(await ledger.requeueFailed('r1')).toBe(0);
+    expect(await ledger.findRun('r1')).toMatchObject({
+      status: 'planned',
+      dispatchRound: 3,
+      cancelledAt: null,
+    });
+  });
+
   it('refuses a selection that names one instance twice', async () => {
     await ledger.createRun('r2', spec);
     await expect(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from '../../../src/observability/redact.js';
+import { carriesSecret, redactUrl } from '../../../src/observability/redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -31,5 +31,16 @@ describe('redactUrl', () => {
     const redacted = redactUrl('postgres://eden:p/ss#w@rd@db:5432/pacs');
     expect(redacted).toBe('postgres://db:5432/pacs');
     expect(redacted).not.toContain('ss');
+  });
+});
+
+describe('carriesSecret', () => {
+  it('flags passwords and secret parameters, not user names or plain values', () => {
+    expect(carriesSecret('postgres://u:hunter2@db/pacs')).toBe(true);
+    expect(carriesSecret('https://pacs/wado?token=abc')).toBe(true);
+    expect(carriesSecret('postgres://postgres@127.0.0.1/pacs')).toBe(false);
+    expect(carriesSecret('file://./out')).toBe(false);
+    expect(carriesSecret('--studies')).toBe(false);
+    expect(carriesSecret('postgres://u:p/w@db/pacs')).toBe(true);
   });
 });
