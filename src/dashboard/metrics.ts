@@ -39,7 +39,7 @@ export class DashboardMetrics {
     const registers = [this.registry];
     this.processed = new Counter({
       name: 'eden_instances_processed_total',
-      help: 'Instances settled, by outcome (delivered or failed), over every run in the ledger.',
+      help: 'Instances settled, by outcome (delivered, failed or excluded), over every run in the ledger.',
       labelNames: ['status'],
       registers,
     });
@@ -80,7 +80,7 @@ export class DashboardMetrics {
     });
     this.runInstances = new Gauge({
       name: 'eden_run_instances',
-      help: 'Instances of each unfinished run by status (pending, delivered, failed).',
+      help: 'Instances of each unfinished run by status (pending, delivered, failed, excluded).',
       labelNames: ['run_id', 'status'],
       registers,
     });
@@ -127,6 +127,7 @@ export class DashboardMetrics {
   private setLedger(ledger: LedgerTotals): void {
     this.processed.inc({ status: 'delivered' }, 0);
     this.processed.inc({ status: 'failed' }, 0);
+    this.processed.inc({ status: 'excluded' }, 0);
     for (const outcome of ledger.outcomes) {
       this.processed.inc({ status: outcome.status }, outcome.count);
       if (outcome.status === 'failed') this.failed.inc({ code: outcome.code }, outcome.count);
@@ -144,7 +145,7 @@ export class DashboardMetrics {
       });
     }
     for (const run of ledger.activeRuns) {
-      for (const status of ['pending', 'delivered', 'failed'] as const) {
+      for (const status of ['pending', 'delivered', 'failed', 'excluded'] as const) {
         this.runInstances.set({ run_id: run.runId, status }, run[status]);
       }
     }

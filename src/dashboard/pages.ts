@@ -61,6 +61,7 @@ export function runsPage(runs: RunOverview[], windowSeconds: number, queues: Que
       <td class="num" data-field="failed">
         ${run.failed === 0 ? '0' : html`<a href="${runLink(run.runId, '/failures')}">${run.failed}</a>`}
       </td>
+      <td class="num" data-field="excluded">${run.excluded}</td>
       <td class="num" data-field="pending">${run.pending}</td>
       <td>${progressBar(run)} ${progress.percent.toFixed(1)}%</td>
       <td class="num">${rateText(progress.rate)}</td>
@@ -81,6 +82,7 @@ export function runsPage(runs: RunOverview[], windowSeconds: number, queues: Que
               <th class="num">instances</th>
               <th class="num">delivered</th>
               <th class="num">failed</th>
+              <th class="num">excluded</th>
               <th class="num">pending</th>
               <th>progress</th>
               <th class="num">rate</th>
@@ -106,7 +108,8 @@ export function runPage(
       <span>state</span><span data-field="state">${progress.state}</span> <span>instances</span
       ><span data-field="total">${run.total}</span> <span>delivered</span
       ><span data-field="delivered">${run.delivered}</span> <span>failed</span
-      ><span data-field="failed">${run.failed}</span> <span>pending</span
+      ><span data-field="failed">${run.failed}</span> <span>excluded</span
+      ><span data-field="excluded">${run.excluded}</span> <span>pending</span
       ><span data-field="pending">${run.pending}</span> <span>retried</span
       ><span>${run.retried} instances took more than one attempt</span> <span>progress</span
       ><span>${progressBar(run)} ${progress.percent.toFixed(1)}%</span> <span>rate</span

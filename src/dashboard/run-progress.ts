@@ -18,7 +18,7 @@ export interface RunProgress {
  * and `waiting` otherwise (queued behind other work, or interrupted and waiting for a resume).
  */
 export function runProgress(run: RunOverview, windowSeconds: number): RunProgress {
-  const settled = run.delivered + run.failed;
+  const settled = run.delivered + run.failed + run.excluded;
   const percent = run.total === 0 ? 0 : (100 * settled) / run.total;
   if (run.status === 'planning')
     return { settled, percent, rate: null, eta: null, state: 'planning' };

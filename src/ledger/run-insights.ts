@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
 import type { RunSpec } from '../pipeline/run-spec.js';
-import type { StoredImage } from './ledger.js';
+import type { RunRecord, StoredImage } from './ledger.js';
 
 /**
  * Read-only views of the ledger for people and monitoring (the dashboard, /metrics): progress,
@@ -12,7 +12,7 @@ import type { StoredImage } from './ledger.js';
 /** A run as the runs page lists it. */
 export interface RunOverview {
   runId: string;
-  status: 'planning' | 'planned' | 'finalized';
+  status: RunRecord['status'];
   spec: RunSpec;
   createdAt: string;
   finishedAt: string | null;
@@ -20,6 +20,8 @@ export interface RunOverview {
   pending: number;
   delivered: number;
   failed: number;
+  /** Kept out by a quality gate or the de-identification quarantine. */
+  excluded: number;
   /** Instances that took more than one attempt. */
   retried: number;
   bytes: number;
@@ -66,8 +68,8 @@ export interface PreviewItem {
 
 /** Totals over every run in the state database, for Prometheus. */
 export interface LedgerTotals {
-  /** Settled instances by status and error code ('' when delivered). */
-  outcomes: { status: 'delivered' | 'failed'; code: string; count: number }[];
+  /** Settled instances by status and error or exclusion code ('' when delivered). */
+  outcomes: { status: 'delivered' | 'failed' | 'excluded'; code: string; count: number }[];
   dicomBytes: number;
   imageBytes: number;
   /** Attempts beyond the first, summed. */
@@ -75,7 +77,13 @@ export interface LedgerTotals {
   /** Per stage: instances timed, seconds spent, and recent quantiles [p50, p90, p99] in seconds. */
   stages: { stage: string; count: number; seconds: number; recent: number[] | null }[];
   /** Unfinished runs with their instance counts by status. */
-  activeRuns: { runId: string; pending: number; delivered: number; failed: number }[];
+  activeRuns: {
+    runId: string;
+    pending: number;
+    delivered: number;
+    failed: number;
+    excluded: number;
+  }[];
   runsByStatus: { status: string; count: number }[];
 }
 
@@ -101,6 +109,7 @@ export class RunInsights {
       pending: number | null;
       delivered: number | null;
       failed: number | null;
+      excluded: number | null;
       retried: number | null;
       bytes: string | null;
       first_settled: Date | null;
@@ -114,6 +123,7 @@ export class RunInsights {
            count(*) FILTER (WHERE i.status = 'pending')::int AS pending,
            count(*) FILTER (WHERE i.status = 'delivered')::int AS delivered,
            count(*) FILTER (WHERE i.status = 'failed')::int AS failed,
+           count(*) FILTER (WHERE i.status = 'excluded')::int AS excluded,
            count(*) FILTER (WHERE i.attempts > 1)::int AS retried,
            (coalesce(sum(i.dicom_size), 0) + coalesce(sum(${IMAGE_BYTES}), 0))::text AS bytes,
            min(i.updated_at) AS first_settled, max(i.updated_at) AS last_settled,
@@ -134,6 +144,7 @@ export class RunInsights {
       pending: row.pending ?? 0,
       delivered: row.delivered ?? 0,
       failed: row.failed ?? 0,
+      excluded: row.excluded ?? 0,
       retried: row.retried ?? 0,
       bytes: num(row.bytes),
       firstSettledAt: iso(row.first_settled),
@@ -237,19 +248,19 @@ export class RunInsights {
   /** Totals for /metrics; stage quantiles over instances settled in the last `recentSeconds`. */
   async totals(recentSeconds: number): Promise<LedgerTotals> {
     const outcomes = await this.sql.query<{
-      status: 'delivered' | 'failed';
+      status: 'delivered' | 'failed' | 'excluded';
       code: string;
       n: number;
       retries: string | null;
       dicom_bytes: string | null;
       image_bytes: string | null;
     }>(
-      `SELECT i.status, coalesce(i.error_code, '') AS code, count(*)::int AS n,
+      `SELECT i.status, coalesce(i.error_code, i.exclusion_reason, '') AS code, count(*)::int AS n,
          sum(greatest(i.attempts - 1, 0))::text AS retries,
          coalesce(sum(i.dicom_size), 0)::text AS dicom_bytes,
          sum(${IMAGE_BYTES})::text AS image_bytes
        FROM eden_items i WHERE i.status <> 'pending'
-       GROUP BY i.status, coalesce(i.error_code, '') ORDER BY 1, 2`,
+       GROUP BY i.status, coalesce(i.error_code, i.exclusion_reason, '') ORDER BY 1, 2`,
     );
     const stages = await this.sql.query<{
       stage: string;
@@ -269,11 +280,13 @@ export class RunInsights {
       pending: number;
       delivered: number;
       failed: number;
+      excluded: number;
     }>(
       `SELECT r.run_id,
          count(i.*) FILTER (WHERE i.status = 'pending')::int AS pending,
          count(i.*) FILTER (WHERE i.status = 'delivered')::int AS delivered,
-         count(i.*) FILTER (WHERE i.status = 'failed')::int AS failed
+         count(i.*) FILTER (WHERE i.status = 'failed')::int AS failed,
+         count(i.*) FILTER (WHERE i.status = 'excluded')::int AS excluded
        FROM eden_runs r LEFT JOIN eden_items i ON i.run_id = r.run_id
        WHERE r.status <> 'finalized' GROUP BY r.run_id ORDER BY r.run_id`,
     );
@@ -300,6 +313,7 @@ export class RunInsights {
         pending: row.pending,
         delivered: row.delivered,
         failed: row.failed,
+        excluded: row.excluded,
       })),
       runsByStatus: runs.rows.map((row) => ({ status: row.status, count: row.n })),
     };

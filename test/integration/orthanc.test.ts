@@ -72,7 +72,18 @@ describe('eden-etl run against Orthanc', () => {
   it('delivers every instance, byte for byte, with HTTP Basic auth', async () => {
     const { origin, password } = server();
     const run = await runCli(
-      ['run', '--source', SOURCE, '--studies', '2', '--dest', 'file://./out'],
+      // Every instance must travel (none kept out by a quality gate): transport is under test.
+      [
+        'run',
+        '--source',
+        SOURCE,
+        '--studies',
+        '2',
+        '--quality-gates',
+        'none',
+        '--dest',
+        'file://./out',
+      ],
       dir(),
       env(password),
     );

@@ -18,7 +18,7 @@ describe('configuration flags', () => {
     ]);
     expect(flagsOf(run)).toContain('--studies');
     expect(flagsOf(run)).not.toContain('--port');
-    expect(flagsOf(dashboard)).toEqual(['--state-dir', '--port', '--env-file']);
+    expect(flagsOf(dashboard)).toEqual(['--port', '--state-dir', '--env-file']);
   });
 
   it('maps each flag value back to its configuration key', async () => {
