@@ -209,7 +209,7 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
     const cancelled = await runCli(['cancel', runId], fixture.dir, env);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(cancelled.stdout).toMatch(
-      /cancelled: [1-9]\d* waiting job\(s\) removed; 0 delivered, 0 failed, 22 left pending/,
+      /cancelled: [1-9]\d* waiting job\(s\) removed; 0 delivered, 0 failed, [1-9]\d* left pending/,
     );
     const batches = new Queue('eden-batches', { connection: { url: REDIS_URL }, prefix });
     try {
@@ -244,7 +244,9 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
     fixture.files.hidden.clear();
     const dataset = join(fixture.dir, 'cancelled', DATASET);
     const watch = watchIdentities(dataset);
-    await waitFor('the delivered objects to be seen', () => watch.seen.size >= 45);
+    // Each instance but the missing one has its DICOM and its JPEG there already.
+    const others = items.length - 1;
+    await waitFor('the delivered objects to be seen', () => watch.seen.size >= others * 2);
     const second = await runCli(['retry', runId], fixture.dir, env);
     expect(second.stdout).toContain('1 failed instance(s) back to pending; 1 batch job(s)');
     const following = (await startFollower(env, 'file://./cancelled')).done;
@@ -253,7 +255,7 @@ describe('steering runs on the workers: Redis restarts, schedules, cancel and re
     await watch.stop();
     expect(complete.code, complete.stderr).toBe(0);
     expect(complete.stdout).toMatch(/Delivered: 1\b/);
-    expect(complete.stdout).toMatch(/Skipped \(settled earlier\): 21\b/);
+    expect(complete.stdout).toMatch(new RegExp(`Skipped \\(settled earlier\\): ${others}\\b`));
     await expectDeliveredOnce(dataset, stateUrl, watch.seen);
     const status = await runCli(['status', runId], fixture.dir, env);
     expect(status.stdout).toContain(`Run ${runId}: finalized (retry round 3)`);

@@ -178,6 +178,10 @@ export async function distributedFixture(
         EDEN_STALLED_INTERVAL: '1',
         EDEN_RECOVER_INTERVAL: '2',
         EDEN_JOB_BACKOFF: '1',
+        // Three tries per instance and job attempt, and every instance delivered: the queue is
+        // under test here, not the quality gates.
+        EDEN_RETRIES: '2',
+        EDEN_QUALITY_GATES: 'none',
         ...extra,
       }),
     async cleanup() {
@@ -272,7 +276,11 @@ export async function expectDeliveredOnce(
     [
       'README-dataset.md',
       'dicom-reports-extracted-sample.csv',
+      'excluded.csv',
       'failures.csv',
+      'manifest.json',
+      'metadata.jsonl',
+      'studies.jsonl',
       ...ids.map((id) => `dicom-files/${id}.dcm`),
       ...ids.map((id) => `images-jpg/${id}.jpg`),
     ].sort(),

@@ -162,7 +162,9 @@ describe('RunInsights', () => {
     const fetch = totals.stages.find((stage) => stage.stage === 'fetch');
     expect(fetch).toMatchObject({ count: 3, seconds: 0.06 });
     expect(fetch?.recent?.[0]).toBeCloseTo(0.02);
-    expect(totals.activeRuns).toEqual([{ runId: 'r1', pending: 1, delivered: 2, failed: 2 }]);
+    expect(totals.activeRuns).toEqual([
+      { runId: 'r1', pending: 1, delivered: 2, failed: 2, excluded: 0 },
+    ]);
     expect(totals.runsByStatus).toEqual([{ status: 'planned', count: 1 }]);
   });
 });

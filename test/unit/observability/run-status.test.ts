@@ -93,7 +93,7 @@ describe('formatRunStatus', () => {
     );
     expect(text).toContain('Run abc: planned\n');
     expect(text).toContain(
-      'Instances: 120/200 settled (60.0%): 118 delivered, 2 failed, 80 pending',
+      'Instances: 120/200 settled (60.0%): 118 delivered, 2 failed, 0 excluded, 80 pending',
     );
     expect(text).toContain('Throughput: 2.00 inst/s (last 60 s)');
     expect(text).toContain('ETA: 0:00:40');
