@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
 import { Ledger, type RunRecord } from '../ledger/ledger.js';
+import {
+  captureError,
+  flushErrorTracking,
+  initErrorTracking,
+} from '../observability/error-tracking.js';
 import { RETRY_BASE_DELAY_MS } from '../pipeline/process-item.js';
 import { queueSettingsOrFail, RunQueues } from '../queue/queues.js';
 import { startRunWorker } from '../queue/run-worker.js';
@@ -34,6 +39,7 @@ export function addWorkerCommand(program: Command): void {
   ).action(async (options: Record<string, unknown>) => {
     const { config } = resolveConfig(options);
     const logger = loggerFor(config);
+    initErrorTracking(config.sentryDsn, TOOL_VERSION);
     const settings = queueSettingsOrFail(config);
     const stateDb = await openState(config);
     const closers: (() => Promise<void>)[] = [() => stateDb.close()];
@@ -85,6 +91,7 @@ export function addWorkerCommand(program: Command): void {
           logger,
           queues,
           toolVersion: TOOL_VERSION,
+          reportError: (error, context) => captureError(error, { command: 'worker', ...context }),
           splitKey: splitKeyOf(config).key,
           async contextFor(run) {
             const { store } = await destinationOf(run);
@@ -130,6 +137,7 @@ export function addWorkerCommand(program: Command): void {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     } finally {
       for (const close of closers) await close();
+      await flushErrorTracking();
     }
     logger.info('worker stopped');
   });

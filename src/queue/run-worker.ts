@@ -31,6 +31,8 @@ export interface WorkerAdapters {
   toolVersion: string;
   /** The patient-split key (--split-key, else SECRET_KEY, else the public default). */
   splitKey: string;
+  /** Error tracking (Sentry when configured) for batch and finalize jobs that fail. */
+  reportError(error: unknown, context: Record<string, string | number>): void;
 }
 
 export interface RunWorkerOptions {
@@ -130,6 +132,7 @@ export function startRunWorker(
         { runId, batchNo, attempt: job.attemptsMade + 1 },
         asEtlError(error, 'INTERNAL').oneLine(),
       );
+      adapters.reportError(error, { runId, batchNo, attempt: job.attemptsMade + 1 });
       throw jobError(error);
     } finally {
       clearInterval(poll);
@@ -159,6 +162,7 @@ export function startRunWorker(
         adapters.splitKey,
       );
     } catch (error) {
+      adapters.reportError(error, { runId, job: 'finalize' });
       throw jobError(error);
     }
     logger.info({ runId, ...counts }, 'run finalized');
