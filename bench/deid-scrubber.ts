@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { writeReport, type ReportContext } from '../src/demo/radiology-reports.js';
 import { createRandom, type Random } from '../src/demo/seeded-random.js';
-import { scrubText, type PhiFacts } from '../src/deid/report-scrubber.js';
+import { MONTH_NAMES, scrubText, type PhiFacts } from '../src/deid/report-scrubber.js';
 
 const GIVEN = [
   'Margaret',
@@ -35,21 +35,6 @@ const FAMILY = [
   'Smith',
   'Brown',
 ];
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-
 interface Planted {
   category: string;
   /** The sensitive parts: caught when none of them is left. */
@@ -124,12 +109,12 @@ function plant(
     const phone = `0${digits(random, 4)} ${digits(random, 6)}`;
     add(
       'name after title (not in header)',
-      `Findings discussed with Dr. ${other.family} on ${MONTHS[when.m - 1]} ${when.d}, ${when.y} by phone (${phone}).`,
+      `Findings discussed with Dr. ${other.family} on ${MONTH_NAMES[when.m - 1]} ${when.d}, ${when.y} by phone (${phone}).`,
       [other.family],
     );
     planted.push({
       category: 'date, Month D, YYYY',
-      values: [`${MONTHS[when.m - 1]} ${when.d}, ${when.y}`],
+      values: [`${MONTH_NAMES[when.m - 1]} ${when.d}, ${when.y}`],
     });
     planted.push({ category: 'phone', values: [phone] });
   }
@@ -137,8 +122,8 @@ function plant(
     const when = date(random);
     add(
       'date, D Month YYYY',
-      `Compared with CT of ${when.d} ${MONTHS[when.m - 1]} ${when.y} at ${institution}.`,
-      [`${when.d} ${MONTHS[when.m - 1]} ${when.y}`],
+      `Compared with CT of ${when.d} ${MONTH_NAMES[when.m - 1]} ${when.y} at ${institution}.`,
+      [`${when.d} ${MONTH_NAMES[when.m - 1]} ${when.y}`],
     );
     planted.push({ category: 'institution, header', values: [institution] });
   }
@@ -160,8 +145,8 @@ function plant(
   }
   if (random.chance(0.3)) {
     const when = date(random);
-    add('date, Month YYYY', `Follow-up CT planned for ${MONTHS[when.m - 1]} ${when.y}.`, [
-      `${MONTHS[when.m - 1]} ${when.y}`,
+    add('date, Month YYYY', `Follow-up CT planned for ${MONTH_NAMES[when.m - 1]} ${when.y}.`, [
+      `${MONTH_NAMES[when.m - 1]} ${when.y}`,
     ]);
   }
   if (random.chance(0.3)) {

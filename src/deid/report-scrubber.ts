@@ -49,35 +49,50 @@ export interface ScrubResult {
   counts: ScrubCounts;
 }
 
-const MONTHS = [
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
+/** English month names, January first: dates in reports are read and rewritten with them. */
+export const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+] as const;
+// Sept before Sep: the alternation takes the first that matches.
+const MONTH_ABBREVIATIONS = [
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sept',
+  'Sep',
+  'Oct',
+  'Nov',
+  'Dec',
 ];
-const MONTH_WORD =
-  '(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\\.?';
+const MONTH_WORD = `(${[...MONTH_NAMES, ...MONTH_ABBREVIATIONS].join('|')})\\.?`;
 const ORDINAL = '(?:st|nd|rd|th)?';
 
 function monthNumber(word: string): number {
   const lower = word.toLowerCase().replace(/\.$/, '');
-  return MONTHS.findIndex((month) => month.startsWith(lower.slice(0, 3))) + 1;
+  return MONTH_NAMES.findIndex((month) => month.toLowerCase().startsWith(lower.slice(0, 3))) + 1;
 }
 
 /** The month written like the original: full name, or a three-letter abbreviation. */
 function monthWord(month: number, like: string): string {
-  const full = MONTHS[month - 1] ?? '';
-  const name = full.charAt(0).toUpperCase() + full.slice(1);
+  const name: string = MONTH_NAMES[month - 1] ?? '';
   const bare = like.replace(/\.$/, '');
-  if (bare.length > 3 && bare.toLowerCase() === (MONTHS[monthNumber(bare) - 1] ?? '')) return name;
+  const spelled = MONTH_NAMES[monthNumber(bare) - 1] ?? '';
+  if (bare.length > 3 && bare.toLowerCase() === spelled.toLowerCase()) return name;
   return name.slice(0, 3) + (like.endsWith('.') ? '.' : '');
 }
 

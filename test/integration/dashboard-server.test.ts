@@ -22,6 +22,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { RunSpec } from '../../src/pipeline/run-spec.js';
 import { QUEUE_NAMES } from '../../src/queue/queue-names.js';
 import { openPglite } from '../../src/sql/pglite-client.js';
+import { TEST_SPEC } from '../support/ledger-fixtures.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const USER = 'admin';
@@ -51,21 +52,14 @@ describe('the dashboard server', () => {
     dir = await mkdtemp(join(tmpdir(), 'eden-dashboard-'));
     const destination = pathToFileURL(join(dir, 'dest')).href;
     const spec: RunSpec = {
+      ...TEST_SPEC,
       source: 'postgres://pacs.example/pacs',
-      query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
       queryParameters: { studies: 1, seed: '0' },
-      pageSize: 25,
       batchSize: 25,
       destination,
       prefix: 'ds',
-      render: { quality: 90, optimiseCoding: false },
-      quality: { gates: [], minReportChars: 0 },
-      splits: {
-        shares: [{ name: 'train', fraction: 1 }],
-        keyFingerprint: '0123456789abcdef',
-        keySource: 'default',
-      },
     };
+
     db = await openPglite(join(dir, 'state'), 'test state');
     const ledger = await Ledger.open(db);
     await ledger.createRun('r1', spec);

@@ -1,6 +1,7 @@
 import { writePart10, type DicomElement, type DicomVR } from '../../src/demo/dicom-writer.js';
 import { rowAction } from '../../src/deid/profile.js';
 import { PROFILE_ROWS } from '../../src/deid/profile-table.js';
+import { MONTH_NAMES } from '../../src/deid/report-scrubber.js';
 
 /**
  * The PHI canary corpus: DICOM files and reports in which every identifying value is a unique
@@ -256,21 +257,6 @@ export function canaryInstance(
   });
 }
 
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-
 /**
  * A report that names the patient, staff, identifiers, contact details and dates in every
  * form the scrubber handles. `staff` is a name of the --deid-staff-names list.
@@ -289,8 +275,8 @@ export function canaryReport(
   // The registered canaries of the written forms (the DA form is registered by date()).
   book.add(`${iso.year}-${pad(iso.month)}-${pad(iso.day)}`, 'report date, ISO text');
   book.add(`${pad(dmy.day)}/${pad(dmy.month)}/${dmy.year}`, 'report date, DD/MM/YYYY text');
-  book.add(`${long.day} ${MONTHS[long.month - 1]} ${long.year}`, 'report date, long text');
-  book.add(`${MONTHS[us.month - 1]} ${us.day}, ${us.year}`, 'report date, US text');
+  book.add(`${long.day} ${MONTH_NAMES[long.month - 1]} ${long.year}`, 'report date, long text');
+  book.add(`${MONTH_NAMES[us.month - 1]} ${us.day}, ${us.year}`, 'report date, US text');
   const doctor = book.word('report, name after Dr.');
   const professor = book.word('report, name after Prof.');
   const mrn = book.digits(8, 'report, MRN');
@@ -303,7 +289,7 @@ export function canaryReport(
   return [
     `Patient ${patient.given} ${patient.family} (${patient.family}, ${patient.given}), ID ${patient.id}, MRN: ${mrn}, accession ${study.accession}.`,
     `Referred by Dr. ${study.referring.given} ${study.referring.family} of ${study.institution}, ${study.address}; call ${study.phone} or ${mobile}, or write to ${email}.`,
-    `Compared with the studies of ${iso.year}-${pad(iso.month)}-${pad(iso.day)}, ${pad(dmy.day)}/${pad(dmy.month)}/${dmy.year}, ${long.day} ${MONTHS[long.month - 1]} ${long.year} and ${MONTHS[us.month - 1]} ${us.day}, ${us.year} (order ${bare}).`,
+    `Compared with the studies of ${iso.year}-${pad(iso.month)}-${pad(iso.day)}, ${pad(dmy.day)}/${pad(dmy.month)}/${dmy.year}, ${long.day} ${MONTH_NAMES[long.month - 1]} ${long.year} and ${MONTH_NAMES[us.month - 1]} ${us.day}, ${us.year} (order ${bare}).`,
     `Reported by Dr. ${doctor} and Prof. ${professor}; typed by ${staff}. A 93-year-old patient.`,
     'Lungs clear. No pleural effusion. Heart size normal.',
   ].join('\n');

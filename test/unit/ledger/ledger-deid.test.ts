@@ -7,7 +7,7 @@ import type { SqlClient } from '../../../src/domain/sql.js';
 import type { SelectedInstance } from '../../../src/extract/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import type { RunSpec } from '../../../src/pipeline/run-spec.js';
-import { TEST_SPEC } from './ledger-fixtures.js';
+import { TEST_SPEC } from '../../support/ledger-fixtures.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 
 const spec: RunSpec = {

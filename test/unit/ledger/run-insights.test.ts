@@ -7,7 +7,7 @@ import type { SqlClient } from '../../../src/domain/sql.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { RunInsights } from '../../../src/ledger/run-insights.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
-import { selectedInstance, TEST_SPEC } from './ledger-fixtures.js';
+import { selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 
 const spec = { ...TEST_SPEC, batchSize: 10 };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunActivity, RunCounts, RunRecord } from '../../../src/ledger/ledger.js';
 import { formatRunStatus, statusRate } from '../../../src/observability/run-status.js';
+import { TEST_SPEC } from '../../support/ledger-fixtures.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
@@ -8,21 +9,13 @@ const run: RunRecord = {
   runId: 'abc',
   status: 'planned',
   spec: {
+    ...TEST_SPEC,
     source: 'postgres://db/pacs',
-    query: { name: 'q.sql', path: 'q.sql', sha256: 'x', text: 'SELECT 1' },
-    queryParameters: { studies: 2, seed: '0' },
-    pageSize: 25,
     batchSize: 25,
     destination: 'gs://bucket',
     prefix: 'data',
-    render: { quality: 90, optimiseCoding: false },
-    quality: { gates: [], minReportChars: 0 },
-    splits: {
-      shares: [{ name: 'train', fraction: 1 }],
-      keyFingerprint: '0123456789abcdef',
-      keySource: 'default',
-    },
   },
+
   pages: 1,
   totalInstances: 200,
   totalStudies: 10,

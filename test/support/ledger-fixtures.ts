@@ -1,7 +1,7 @@
-import type { SelectedInstance } from '../../../src/extract/selection.js';
-import type { RunSpec } from '../../../src/pipeline/run-spec.js';
+import type { SelectedInstance } from '../../src/extract/selection.js';
+import type { RunSpec } from '../../src/pipeline/run-spec.js';
 
-/** A run spec for ledger tests: only its shape matters, nothing is fetched or written. */
+/** A run spec for tests of what keeps or reads runs: only its shape matters, nothing is fetched. */
 export const TEST_SPEC: RunSpec = {
   source: 'pglite:test',
   query: { name: 'q.sql', path: 'q.sql', sha256: 'abc', text: 'SELECT 1' },
