@@ -40,36 +40,45 @@ export function rctToRgb(y: number, cb: number, cr: number): [number, number, nu
   return [cr + g, g, cb + g];
 }
 
+type Samples = Uint8Array | Uint16Array | Uint32Array;
+
 /** The frame's samples as unsigned stored values (high bit honoured, bits above masked). */
-function storedSamples(frame: StoredFrame, count: number): Uint8Array | Uint16Array {
+function storedSamples(frame: StoredFrame, count: number): Samples {
   const { data, bitsAllocated, bitsStored, highBit } = frame;
   if (bitsAllocated === 8 && bitsStored === 8) return data.subarray(0, count);
   const shift = highBit + 1 - bitsStored;
   const mask = 2 ** bitsStored - 1;
   if (bitsAllocated === 8) return data.subarray(0, count).map((v) => (v >>> shift) & mask);
-  if (bitsAllocated !== 16) {
+  if (bitsAllocated === 16) {
+    const out = new Uint16Array(count);
+    for (let i = 0, j = 0; i < count; i += 1, j += 2) {
+      out[i] = ((data[j]! | (data[j + 1]! << 8)) >>> shift) & mask;
+    }
+    return out;
+  }
+  if (bitsAllocated !== 32) {
     throw new EtlError(
       'UNSUPPORTED_IMAGE',
       `colour with Bits Allocated ${bitsAllocated} is not supported`,
     );
   }
-  const out = new Uint16Array(count);
-  for (let i = 0, j = 0; i < count; i += 1, j += 2) {
-    out[i] = ((data[j]! | (data[j + 1]! << 8)) >>> shift) & mask;
-  }
+  // 32 bits do not fit JavaScript's signed 32-bit bit operators: mask by remainder instead.
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i += 1) out[i] = (view.getUint32(i * 4, true) >>> shift) % (mask + 1);
   return out;
 }
 
 /** Scales samples of `bits` bits to 8 bits; 8-bit samples come back as they are. */
-function to8(samples: Uint8Array | Uint16Array, bits: number): Uint8Array {
+function to8(samples: Samples, bits: number): Uint8Array {
   if (bits === 8 && samples instanceof Uint8Array) return samples;
   const top = 2 ** bits - 1;
   return Uint8Array.from(samples, (v) => Math.round((v * 255) / top));
 }
 
 /** Planar configuration 1 (RRR…GGG…BBB…) → interleaved. */
-function interleave<T extends Uint8Array | Uint16Array>(planes: T, n: number): T {
-  const out = (planes instanceof Uint8Array ? new Uint8Array(n * 3) : new Uint16Array(n * 3)) as T;
+function interleave<T extends Samples>(planes: T, n: number): T {
+  const out = new (planes.constructor as new (length: number) => T)(n * 3);
   for (let i = 0; i < n; i += 1) {
     out[i * 3] = planes[i]!;
     out[i * 3 + 1] = planes[n + i]!;

@@ -62,8 +62,6 @@ function fails(outcome: ErrorCode, reason: string): Expectation {
 }
 
 const PALETTE_IOD = 'Color Palette IOD (PS3.3 A.58): a palette for other images, no Pixel Data';
-const RLE_32_COLOUR =
-  'RLE Lossless with Bits Allocated 32 decodes; 32-bit colour is refused by the colour stage';
 
 /** Every .dcm file python3-pydicom ships, by base name, and what the renderer does with it. */
 const EXPECTED: Record<string, Expectation> = {
@@ -167,8 +165,8 @@ const EXPECTED: Record<string, Expectation> = {
   'SC_rgb_rle_16bit.dcm': renders(100, 100, 3),
   'SC_rgb_rle_16bit_2frame.dcm': renders(100, 100, 3),
   'SC_rgb_rle_2frame.dcm': renders(100, 100, 3),
-  'SC_rgb_rle_32bit.dcm': fails('UNSUPPORTED_IMAGE', RLE_32_COLOUR),
-  'SC_rgb_rle_32bit_2frame.dcm': fails('UNSUPPORTED_IMAGE', RLE_32_COLOUR),
+  'SC_rgb_rle_32bit.dcm': renders(100, 100, 3),
+  'SC_rgb_rle_32bit_2frame.dcm': renders(100, 100, 3),
   'SC_rgb_small_odd.dcm': renders(3, 3, 3),
   'SC_rgb_small_odd_jpeg.dcm': renders(3, 3, 3),
   'SC_ybr_full_422_uncompressed.dcm': renders(100, 100, 3),

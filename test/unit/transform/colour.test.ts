@@ -62,6 +62,19 @@ describe('colour images', () => {
     ]);
   });
 
+  it('RGB with 32-bit samples is scaled to 8 bits, bits above the high bit masked', () => {
+    const words = (values: number[]) => new Uint8Array(Uint32Array.from(values).buffer);
+    const bits32 = { tag: 0x00280100, vr: 'US', value: 32 } as const;
+    const base = { rows: 1, columns: 1, photometric: 'RGB', extra: [bits32] } as const;
+    expect(rgbOf({ ...base, pixels: words([0, 0xffffffff, 0x80000000]), bitsStored: 32 })).toEqual([
+      0, 255, 128,
+    ]);
+    // 24 bits stored: the top byte is not part of the sample.
+    expect(
+      rgbOf({ ...base, pixels: words([0xff000000, 0xffffffff, 0x00800000]), bitsStored: 24 }),
+    ).toEqual([0, 255, 128]);
+  });
+
   it('YBR_FULL, both planar configurations', () => {
     const base = { rows: 1, columns: 2, photometric: 'YBR_FULL' } as const;
     const interleaved = Uint8Array.from([76, 85, 255, 150, 44, 21]);
