@@ -193,6 +193,17 @@ function checkExplicitVr(bytes: Uint8Array, syntaxName: string): void {
   }
 }
 
+/**
+ * Where the data set starts, when the file meta has its group length and the data set's first
+ * element is of group 0000 or 0001; undefined otherwise (the usual case).
+ */
+function illegalGroupAfterMeta(bytes: Uint8Array): number | undefined {
+  if (uint16At(bytes, 132) !== 0x0002 || uint16At(bytes, 134) !== 0x0000) return undefined;
+  const start = META_START + uint32At(bytes, META_START - 4);
+  if (start + 8 > bytes.length) return undefined;
+  return uint16At(bytes, start) < 0x0002 ? start : undefined;
+}
+
 /** Lengths dicom-parser skipped over without checking them against the end of the file. */
 function checkExtents(dataSet: DataSet, bytes: Uint8Array): void {
   for (const element of Object.values(dataSet.elements)) {
@@ -227,16 +238,22 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   const encoding = transferSyntax?.encoding;
   if (transferSyntax === undefined) throw unsupportedTransferSyntax(uid);
   if (part10 && encoding === 'explicit-le') checkExplicitVr(bytes, transferSyntax.name);
+  // dicom-parser reads the file meta until an element beyond group 0002, so a data set that
+  // opens with (illegal) group 0000 or 0001 elements would be swallowed into the meta: read it
+  // as a bare data set from where the meta's group length says the meta ends.
+  const afterMeta = part10 ? illegalGroupAfterMeta(bytes) : undefined;
+  const source = afterMeta === undefined ? bytes : bytes.subarray(afterMeta);
+  const explicitUid = bareUid ?? (afterMeta === undefined ? undefined : uid);
   let dataSet: DataSet;
   try {
-    dataSet = dicomParser.parseDicom(bytes, {
+    dataSet = dicomParser.parseDicom(source, {
       untilTag: PIXEL_DATA_TAG,
-      ...(bareUid === undefined ? {} : { TransferSyntaxUID: bareUid }),
+      ...(explicitUid === undefined ? {} : { TransferSyntaxUID: explicitUid }),
       ...(encoding === 'deflated' ? { inflater: inflateDataset } : {}),
     });
   } catch (error) {
     if (error instanceof EtlError) throw error;
-    throw parseFailure(error, bytes, 'data set');
+    throw parseFailure(error, source, 'data set');
   }
   checkExtents(dataSet, dataSet.byteArray);
   return { dataSet, transferSyntax };

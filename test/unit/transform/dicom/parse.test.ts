@@ -47,6 +47,22 @@ describe('parseDicom', () => {
     });
   }
 
+  it('reads a data set that opens with illegal group-0001 elements, which are not file meta', () => {
+    for (const transferSyntax of ['implicit-le', 'explicit-le'] as const) {
+      const file = grayDicom({
+        rows: 3,
+        columns: 4,
+        pixels,
+        transferSyntax,
+        extra: [{ tag: 0x00010010, vr: 'LO', value: 'PRIVATE' }],
+      });
+      const { dataSet } = parseDicom(file);
+      expect(dataSet.string('x00010010')).toBe('PRIVATE');
+      expect(dataSet.uint16('x00280010')).toBe(3);
+      expect(dataSet.elements[PIXEL_DATA_TAG]?.length).toBe(24);
+    }
+  });
+
   it('rejects what is not DICOM as NOT_DICOM', () => {
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
     expect(codeOf(() => parseDicom(png))).toBe('NOT_DICOM');
