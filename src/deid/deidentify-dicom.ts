@@ -303,26 +303,30 @@ function unsupported(message: string): EtlError {
  */
 export function deidentifyDicom(bytes: Uint8Array, options: DeidOptions): DeidentifiedDicom {
   const { dataSet, transferSyntax } = parseDicom(bytes);
+  // The bytes the element offsets refer to: the file, or the data set alone when the parser had
+  // to read it apart from the file meta. The meta is written anew below either way.
+  const source = dataSet.byteArray;
   if (transferSyntax.encoding === 'deflated' || transferSyntax.encoding === 'explicit-be') {
     throw unsupported(`cannot de-identify a data set in ${transferSyntax.name}`);
   }
+  // A bare data set's meta holds only the transfer syntax dicom-parser was told, at no offset.
   const metaEnds = Object.values(dataSet.elements)
-    .filter((element) => element.tag.startsWith('x0002'))
+    .filter((element) => element.tag.startsWith('x0002') && element.dataOffset !== undefined)
     .map((element) => element.dataOffset + element.length);
   const explicit = transferSyntax.encoding === 'explicit-le';
   // After the file meta information, or at 0 for a bare data set.
   const start = metaEnds.length === 0 ? 0 : Math.max(...metaEnds);
-  const nodes = readElementTree(bytes, start, explicit);
+  const nodes = readElementTree(source, start, explicit);
   const overrides: ProfileOverrides = {
     keep: new Set(options.keep.map((tag) => parseInt(tag, 16))),
     remove: new Set(options.remove.map((tag) => parseInt(tag, 16))),
   };
   const pseudo = new Pseudonymizer(options.secret);
-  const rewriter = new Rewriter(bytes, pseudo, overrides);
+  const rewriter = new Rewriter(source, pseudo, overrides);
   rewriter.collect(nodes);
   const patient = nodes.find((node) => node.tag === PATIENT_ID);
   rewriter.facts.dateShiftDays = pseudo.dateShiftDays(
-    patient === undefined ? '' : textValue(bytes, patient),
+    patient === undefined ? '' : textValue(source, patient),
   );
   const added = markers(explicit);
   const chunks: Buffer[] = [];
@@ -338,7 +342,7 @@ export function deidentifyDicom(bytes: Uint8Array, options: DeidOptions): Deiden
 
   const uidOf = (tag: number) => {
     const node = nodes.find((candidate) => candidate.tag === tag);
-    return node === undefined ? '' : textValue(bytes, node).replace(/\0/g, '');
+    return node === undefined ? '' : textValue(source, node).replace(/\0/g, '');
   };
   const sopInstanceUid = uidOf(SOP_INSTANCE_UID);
   const sopClassUid = uidOf(SOP_CLASS_UID);

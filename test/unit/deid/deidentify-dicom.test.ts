@@ -20,7 +20,7 @@ import {
   canaryStudy,
   type Canary,
 } from '../../support/phi-canary.js';
-import { grayDicom } from '../../support/render-dicom.js';
+import { bareDataset, grayDicom } from '../../support/render-dicom.js';
 
 const run = promisify(execFile);
 const SECRET = 'unit-test-secret-0123456789';
@@ -172,6 +172,21 @@ describe('deidentifyDicom', () => {
       await writeFile(path, out);
       expect(await dcmdumpCheck(path)).toEqual({ ok: true, problems: '' });
     });
+  });
+
+  it('de-identifies a bare data set, and one that opens with illegal group-0001 elements', () => {
+    const patient = { tag: 0x00100010, vr: 'PN', value: 'Cnrygroup^Patient' } as const;
+    const spec = { rows: 4, columns: 4, pixels: new Uint16Array(16) };
+    const group1 = { tag: 0x00010010, vr: 'LO', value: 'CNRYGROUP1' } as const;
+    const inputs = [
+      grayDicom({ ...spec, extra: [group1, patient] }),
+      bareDataset(grayDicom({ ...spec, extra: [patient] })),
+    ];
+    for (const input of inputs) {
+      const out = deidentifyDicom(input, options).bytes;
+      expect(Buffer.from(out).toString('latin1')).not.toMatch(/cnrygroup/i);
+      expect(parseDicom(out).dataSet.uint16('x00280010')).toBe(4);
+    }
   });
 
   it('refuses a big endian data set with DEID_UNSUPPORTED', async () => {
