@@ -169,6 +169,7 @@ export function openProcessing(config: Config, takeSlot?: () => Promise<void>): 
   const pool = RenderPool.create({
     threads: config.renderThreads,
     timeoutMs: config.renderTimeout * 1000,
+    j2kDecoder: config.j2kDecoder,
   });
   const fetcher = createFetcher({
     maxBytes: config.maxFileBytes,

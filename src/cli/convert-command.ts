@@ -45,6 +45,7 @@ export function addConvertCommand(program: Command): void {
     const renderer = RenderPool.create({
       threads: config.renderThreads,
       timeoutMs: config.renderTimeout * 1000,
+      j2kDecoder: config.j2kDecoder,
     });
     try {
       const summary = await convertFiles(

@@ -224,6 +224,14 @@ export const CONFIG_KEYS = {
     default: 600,
     doc: 'Longest one file may take to render, in seconds; past it the file fails (RENDER_FAILED).',
   },
+  j2kDecoder: {
+    schema: z.enum(['auto', 'native', 'wasm']),
+    expected: 'auto, native or wasm',
+    env: ['EDEN_J2K_DECODER'],
+    flag: '--j2k-decoder',
+    default: 'auto',
+    doc: "JPEG 2000 decoder: native is the system's OpenJPEG (libopenjp2) on every core, wasm the bundled one-core build; auto is native when the library is installed.",
+  },
   retries: {
     schema: z.coerce.number().int().min(0).max(20),
     expected: 'an integer, 0..20',

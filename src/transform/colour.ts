@@ -56,13 +56,7 @@ function storedSamples(frame: StoredFrame, count: number): Samples {
     }
     return out;
   }
-  if (bitsAllocated !== 32) {
-    throw new EtlError(
-      'UNSUPPORTED_IMAGE',
-      `colour with Bits Allocated ${bitsAllocated} is not supported`,
-    );
-  }
-  // 32 bits do not fit JavaScript's signed 32-bit bit operators: mask by remainder instead.
+  // Bits Allocated 32: 32 bits do not fit JavaScript's signed 32-bit bit operators: mask by remainder instead.
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint32Array(count);
   for (let i = 0; i < count; i += 1) out[i] = (view.getUint32(i * 4, true) >>> shift) % (mask + 1);

@@ -10,7 +10,8 @@ import type { InstanceAttributes } from '../domain/dataset.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import type { DeidOptions, DeidPhi } from '../deid/deidentify-dicom.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
-import type { RenderTask, RenderTaskResult } from './render-worker.js';
+import { useJ2kDecoder, type J2kDecoderChoice } from './codecs/decode-frame.js';
+import type { RenderTask, RenderTaskResult, RenderWorkerData } from './render-worker.js';
 
 export interface RenderPoolOptions {
   /** Worker threads; default os.availableParallelism(). */
@@ -21,6 +22,8 @@ export interface RenderPoolOptions {
    * RENDER_FAILED instead of stalling the run.
    */
   timeoutMs?: number;
+  /** JPEG 2000 decoder of every worker; default 'auto' (the system's OpenJPEG when it loads). */
+  j2kDecoder?: J2kDecoderChoice;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -70,6 +73,9 @@ export class RenderPool {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new EtlError('INTERNAL', `render timeout ${timeoutMs} ms is not a positive number`);
     }
+    const j2kDecoder = options.j2kDecoder ?? 'auto';
+    // Checked here, so that 'native' without the library fails the command, not every file.
+    useJ2kDecoder(j2kDecoder);
     const filename = workerFile();
     if (!existsSync(fileURLToPath(filename))) {
       throw new EtlError('INTERNAL', `render worker ${fileURLToPath(filename)} does not exist`, {
@@ -81,6 +87,7 @@ export class RenderPool {
         filename: filename.href,
         minThreads: threads,
         maxThreads: threads,
+        workerData: { j2kDecoder } satisfies RenderWorkerData,
       }),
       timeoutMs,
     );

@@ -1,11 +1,11 @@
-import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import sharp from 'sharp';
 import { asEtlError, EtlError, serializeError, type SerializedError } from '../domain/errors.js';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import { deidentifyDicom, type DeidOptions, type DeidPhi } from '../deid/deidentify-dicom.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from './buffer-ownership.js';
-import { prepareCodecs } from './codecs/decode-frame.js';
+import { prepareCodecs, useJ2kDecoder, type J2kDecoderChoice } from './codecs/decode-frame.js';
 import { readInstanceAttributes } from './instance-attributes.js';
 import { renderDicomFrames } from './render.js';
 
@@ -41,6 +41,13 @@ function movable(result: RenderTaskResult): unknown {
     .map((bytes) => bytes.buffer);
   return move({ [transferableSymbol]: buffers, [valueSymbol]: result });
 }
+
+/** What RenderPool tells each of its workers when it starts them. */
+export interface RenderWorkerData {
+  j2kDecoder: J2kDecoderChoice;
+}
+
+useJ2kDecoder((workerData as RenderWorkerData | undefined)?.j2kDecoder ?? 'auto');
 
 // Started with the worker, so its first task does not wait for the WASM compile.
 const codecsReady = prepareCodecs();

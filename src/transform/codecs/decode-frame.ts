@@ -1,8 +1,10 @@
 import { unsupportedTransferSyntax } from '../dicom/transfer-syntax.js';
 import { decodeDcmtkJpeg, prepareDcmtkJpeg } from './dcmtk-jpeg.js';
+import { EtlError } from '../../domain/errors.js';
 import { decodeWithCodec, type CodecName } from './emscripten-codec.js';
 import type { DecodedFrame, FrameInfo } from './frame.js';
 import { withDicomColourSpace } from './jpeg-colour.js';
+import { decodeJ2kNative, nativeOpenJpegAvailable } from './native-openjpeg.js';
 import { decodeRle } from './rle.js';
 
 export type { DecodedFrame, FrameInfo } from './frame.js';
@@ -28,6 +30,29 @@ const DCMTK_JPEG: ReadonlyMap<string, string> = new Map([
   ['1.2.840.10008.1.2.4.57', 'JPEG lossless'],
   ['1.2.840.10008.1.2.4.70', 'JPEG lossless'],
 ]);
+
+/**
+ * Which JPEG 2000 decoder to use: 'native' is the system's OpenJPEG (libopenjp2) on every core,
+ * 'wasm' the bundled single-threaded build, 'auto' native when the library loads.
+ */
+export type J2kDecoderChoice = 'auto' | 'native' | 'wasm';
+
+let j2kDecoder: 'native' | 'wasm' | undefined;
+
+/**
+ * Sets this thread's JPEG 2000 decoder, and returns which one it is. Throws CONFIG_INVALID for
+ * 'native' when libopenjp2 cannot be loaded. Until called, the choice is 'auto'.
+ */
+export function useJ2kDecoder(choice: J2kDecoderChoice): 'native' | 'wasm' {
+  const available = choice !== 'wasm' && nativeOpenJpegAvailable();
+  if (choice === 'native' && !available) {
+    throw new EtlError('CONFIG_INVALID', 'j2kDecoder is native, but libopenjp2 cannot be loaded', {
+      hint: 'install OpenJPEG (apt-get install libopenjp2-7, brew install openjpeg) or use --j2k-decoder auto',
+    });
+  }
+  j2kDecoder = available ? 'native' : 'wasm';
+  return j2kDecoder;
+}
 
 /**
  * Starts the codecs that cannot start synchronously (dcmjs-codecs), once per thread; idempotent.
@@ -56,6 +81,11 @@ export function decodeFrame(syntax: string, frame: Uint8Array, info: FrameInfo):
   if (dcmtk !== undefined) return decodeDcmtkJpeg(dcmtk, frame, info);
   const entry = CODECS.get(syntax === JPEG_EXTENDED ? JPEG_BASELINE : syntax);
   if (entry === undefined) throw unsupportedTransferSyntax(syntax);
+  if (entry.codec === 'openjpeg' && (j2kDecoder ?? useJ2kDecoder('auto')) === 'native') {
+    // Sub-sampled components are left to the WASM decoder, whose wrapper converts them.
+    const decoded = decodeJ2kNative(entry.label, frame, info);
+    if (decoded !== undefined) return decoded;
+  }
   const codestream =
     entry.codec === 'libjpeg-turbo' ? withDicomColourSpace(frame, info.photometric) : frame;
   const decoded = decodeWithCodec(entry.codec, entry.label, codestream, info);

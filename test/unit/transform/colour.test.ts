@@ -65,7 +65,7 @@ describe('colour images', () => {
   it('RGB with 32-bit samples is scaled to 8 bits, bits above the high bit masked', () => {
     const words = (values: number[]) => new Uint8Array(Uint32Array.from(values).buffer);
     const bits32 = { tag: 0x00280100, vr: 'US', value: 32 } as const;
-    const base = { rows: 1, columns: 1, photometric: 'RGB', extra: [bits32] } as const;
+    const base = { rows: 1, columns: 1, photometric: 'RGB' as const, extra: [bits32] };
     expect(rgbOf({ ...base, pixels: words([0, 0xffffffff, 0x80000000]), bitsStored: 32 })).toEqual([
       0, 255, 128,
     ]);

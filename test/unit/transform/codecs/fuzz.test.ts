@@ -1,12 +1,17 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../../src/domain/errors.js';
 import { renderToRaster } from '../../../../src/transform/render.js';
 import { convert, encapsulatedOffset, withTempDir } from '../../../support/codec-corpus.js';
 import { grayDicom } from '../../../support/render-dicom.js';
-import { prepareCodecs } from '../../../../src/transform/codecs/decode-frame.js';
+import {
+  prepareCodecs,
+  useJ2kDecoder,
+  type J2kDecoderChoice,
+} from '../../../../src/transform/codecs/decode-frame.js';
 
 // JPEG lossless decodes synchronously once dcmjs-codecs has started.
 beforeAll(() => prepareCodecs());
+afterAll(() => useJ2kDecoder('auto'));
 
 const rows = 48;
 const columns = 40;
@@ -23,16 +28,19 @@ function randomInts(seed: number): () => number {
   };
 }
 
-const CODECS: [string, string, string[]][] = [
+/** JPEG 2000 twice: through the system's OpenJPEG in this process, and the WASM build. */
+const CODECS: [string, string, string[], J2kDecoderChoice?][] = [
   ['RLE', 'dcmcrle', []],
   ['JPEG lossless', 'dcmcjpeg', ['+e1']],
   ['JPEG-LS', 'dcmcjpls', ['+el']],
-  ['JPEG 2000', 'gdcmconv', ['--j2k']],
+  ['JPEG 2000 (native OpenJPEG)', 'gdcmconv', ['--j2k'], 'native'],
+  ['JPEG 2000 (WASM OpenJPEG)', 'gdcmconv', ['--j2k'], 'wasm'],
 ];
 
 describe('corrupted codestreams', () => {
-  for (const [name, tool, args] of CODECS) {
+  for (const [name, tool, args, j2kDecoder] of CODECS) {
     it(`${name}: every mutation ends in an image or a typed error, never a crash`, async () => {
+      if (j2kDecoder !== undefined) useJ2kDecoder(j2kDecoder);
       await withTempDir(async (dir) => {
         const source = grayDicom({ rows, columns, pixels, window: { center: 40, width: 400 } });
         const file = await convert(dir, source, tool, args);
