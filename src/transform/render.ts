@@ -290,9 +290,17 @@ function returnRasterMemory(buffer: ArrayBufferLike): void {
 }
 
 async function encode(raster: RasterFrame, options: ResolvedRenderOptions): Promise<RenderedImage> {
-  // Before encoding: the gates judge the pixels, not what the codec made of them.
-  const stats = imageStats(raster);
-  const encoded = await encodeImage(raster, options);
+  // sharp encodes on a libuv thread: the statistics are taken meanwhile, from the same raster
+  // (the gates judge the pixels, not what the codec made of them).
+  const encoding = encodeImage(raster, options);
+  let stats: ReturnType<typeof imageStats>;
+  try {
+    stats = imageStats(raster);
+  } finally {
+    // Settled before anything leaves, so that the raster is never recycled while sharp reads it.
+    await encoding.catch(() => undefined);
+  }
+  const encoded = await encoding;
   return {
     bytes: encoded.bytes,
     stats: { ...stats, fileSha256: createHash('sha256').update(encoded.bytes).digest('hex') },
