@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { EtlError } from '../../domain/errors.js';
-import type { DecodedFrame, FrameInfo } from './frame.js';
+import { checkDecodedShape, type DecodedFrame, type FrameInfo } from './frame.js';
 
 /**
  * The cornerstone WASM decoders (libjpeg-turbo, CharLS, OpenJPEG, OpenJPH) behind one call.
@@ -135,30 +135,15 @@ export function decodeWithCodec(
       );
     }
     const found = decoder.getFrameInfo();
-    if (
-      found.width !== info.columns ||
-      found.height !== info.rows ||
-      found.componentCount !== info.samplesPerPixel
-    ) {
-      throw new EtlError(
-        'DICOM_INVALID',
-        `${label} frame is ${found.width}×${found.height}×${found.componentCount}, the header says ${info.columns}×${info.rows}×${info.samplesPerPixel}`,
-      );
-    }
+    checkDecodedShape(label, { ...found, components: found.componentCount }, info);
     // The decoded buffer is a view into WASM memory that the next decode overwrites.
     const out = decoder.getDecodedBuffer().slice();
     const count = info.rows * info.columns * info.samplesPerPixel;
-    if (out.length !== count * (found.bitsPerSample > 8 ? 2 : 1)) {
+    const wide = found.bitsPerSample > 8;
+    if (out.length !== count * (wide ? 2 : 1)) {
       throw new EtlError(
         'DICOM_INVALID',
         `${label} frame decodes to ${out.length} bytes, ${count} samples expected`,
-      );
-    }
-    const wide = found.bitsPerSample > 8;
-    if (wide !== (info.bitsAllocated === 16)) {
-      throw new EtlError(
-        'DICOM_INVALID',
-        `${label} frame has ${found.bitsPerSample}-bit samples, but Bits Allocated is ${info.bitsAllocated}`,
       );
     }
     const samples = !wide

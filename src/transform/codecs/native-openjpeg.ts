@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import koffi, { type LibraryHandle } from 'koffi';
 import { EtlError } from '../../domain/errors.js';
-import type { DecodedFrame, FrameInfo } from './frame.js';
+import { checkDecodedShape, type DecodedFrame, type FrameInfo } from './frame.js';
 
 /**
  * JPEG 2000 through the system's OpenJPEG (libopenjp2, e.g. Debian's libopenjp2-7), called
@@ -194,38 +194,9 @@ function failed(label: string, step: string): EtlError {
 }
 
 /**
- * The codestream's image against the DICOM header, before anything is decoded: a lying
- * codestream must not make OpenJPEG allocate for an image the header does not describe.
- */
-function checkShape(
-  label: string,
-  header: ImageStruct,
-  components: readonly ComponentStruct[],
-  info: FrameInfo,
-): void {
-  if (
-    header.x1 !== info.columns ||
-    header.y1 !== info.rows ||
-    components.length !== info.samplesPerPixel
-  ) {
-    throw new EtlError(
-      'DICOM_INVALID',
-      `${label} frame is ${header.x1}×${header.y1}×${components.length}, the header says ${info.columns}×${info.rows}×${info.samplesPerPixel}`,
-    );
-  }
-  const wide = components[0]!.prec > 8;
-  if (wide !== (info.bitsAllocated === 16)) {
-    throw new EtlError(
-      'DICOM_INVALID',
-      `${label} frame has ${components[0]!.prec}-bit samples, but Bits Allocated is ${info.bitsAllocated}`,
-    );
-  }
-}
-
-/**
  * The decoded components in the layout every codec returns (frame.ts): one component as is,
  * three interleaved; 8-bit, or 16-bit signed or unsigned. OpenJPEG has already clipped each
- * sample to its precision, so the conversions below never wrap (checkShape has matched the
+ * sample to its precision, so the conversions below never wrap (checkDecodedShape has matched the
  * precision to Bits Allocated).
  */
 function toFrame(
@@ -293,7 +264,10 @@ export function decodeJ2kNative(
     if (header.numcomps < 1 || header.comps === null) throw failed(label, 'found no component');
     const declared = lib.decodeComponents(header.comps, header.numcomps);
     if (declared.some((component) => component.dx !== 1 || component.dy !== 1)) return undefined;
-    checkShape(label, header, declared, info);
+    // Before decoding: a lying codestream must not make OpenJPEG allocate for an image the
+    // header does not describe.
+    const shape = { width: header.x1, height: header.y1, components: declared.length };
+    checkDecodedShape(label, { ...shape, bitsPerSample: declared[0]!.prec }, info);
     if (!lib.decode(codec, stream, image[0])) throw failed(label, 'could not decode the image');
     if (!lib.endDecompress(codec, stream)) throw failed(label, 'found the codestream incomplete');
     // Read again: decoding fills in each component's samples.

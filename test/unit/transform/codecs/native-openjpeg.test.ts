@@ -53,6 +53,12 @@ function nativeSamples(part10: Uint8Array): Uint8Array {
   return part10.slice(element.dataOffset, element.dataOffset + element.length);
 }
 
+/** The signed CT as a lossless JPEG 2000 codestream, made by gdcm. */
+async function signedCodestream(dir: string): Promise<Uint8Array> {
+  const source = grayDicom({ rows, columns, pixels: signed });
+  return frameOf(await convert(dir, source, 'gdcmconv', ['--j2k'])).frame;
+}
+
 const bytesOf = (samples: ArrayBufferView) =>
   Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
 
@@ -108,13 +114,7 @@ describe('JPEG 2000 through the system OpenJPEG', () => {
 
   it('refuses a codestream whose image is not the one the header describes, before decoding', async () => {
     await withTempDir(async (dir) => {
-      const compressed = await convert(
-        dir,
-        grayDicom({ rows, columns, pixels: signed }),
-        'gdcmconv',
-        ['--j2k'],
-      );
-      const { frame } = frameOf(compressed);
+      const frame = await signedCodestream(dir);
       expect(() => decodeJ2kNative('JPEG 2000', frame, { ...grey(16, true), rows: 4000 })).toThrow(
         /frame is 96×120×1, the header says 96×4000×1/,
       );
@@ -126,13 +126,7 @@ describe('JPEG 2000 through the system OpenJPEG', () => {
 
   it('reports a cut or garbled codestream as DICOM_INVALID, and decodes the next file', async () => {
     await withTempDir(async (dir) => {
-      const compressed = await convert(
-        dir,
-        grayDicom({ rows, columns, pixels: signed }),
-        'gdcmconv',
-        ['--j2k'],
-      );
-      const { frame } = frameOf(compressed);
+      const frame = await signedCodestream(dir);
       const garbage = new Uint8Array(frame.length).fill(0x5a);
       for (const broken of [frame.slice(0, 30), frame.slice(0, frame.length / 2), garbage]) {
         let error: unknown;
