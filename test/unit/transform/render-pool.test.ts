@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import { DEFAULT_RENDER_OPTIONS } from '../../../src/domain/render.js';
 import { RenderPool } from '../../../src/transform/render-pool.js';
+import { convert, withTempDir } from '../../support/codec-corpus.js';
 import { grayDicom, type GrayDicomSpec } from '../../support/render-dicom.js';
 
 const spec: GrayDicomSpec = {
@@ -39,6 +40,27 @@ describe('RenderPool', () => {
     expect(outcome.image.recipe).toMatchObject({ width: 64, height: 48, windowSource: 'file' });
     const metadata = await sharp(outcome.image.bytes).metadata();
     expect(metadata).toMatchObject({ format: 'jpeg', width: 64, height: 48, channels: 1 });
+  });
+
+  it('decodes JPEG 2000 in its workers with the decoder it is given, to the same image', async () => {
+    await withTempDir(async (dir) => {
+      const j2k = await convert(dir, grayDicom(spec), 'gdcmconv', ['--j2k']);
+      const images: Uint8Array[] = [];
+      for (const j2kDecoder of ['native', 'wasm'] as const) {
+        pool = RenderPool.create({ threads: 2, j2kDecoder });
+        const outcome = await pool.render(new Uint8Array(j2k), DEFAULT_RENDER_OPTIONS);
+        if (!outcome.ok) throw outcome.error;
+        images.push(outcome.image.bytes);
+        await pool.close();
+        pool = undefined;
+      }
+      expect(Buffer.from(images[0]!).equals(Buffer.from(images[1]!))).toBe(true);
+      // And the same as the uncompressed file renders to.
+      pool = RenderPool.create({ threads: 1 });
+      const plain = await pool.render(ownedFile(), DEFAULT_RENDER_OPTIONS);
+      if (!plain.ok) throw plain.error;
+      expect(Buffer.from(plain.image.bytes).equals(Buffer.from(images[0]!))).toBe(true);
+    });
   });
 
   it('copies a view into a larger buffer and hands back the caller’s own array', async () => {
