@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import koffi, { type LibraryHandle } from 'koffi';
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
 import { EtlError } from '../../domain/errors.js';
 import { checkDecodedShape, type DecodedFrame, type FrameInfo } from './frame.js';
 
@@ -8,8 +9,8 @@ import { checkDecodedShape, type DecodedFrame, type FrameInfo } from './frame.js
  * in-process through koffi, with OpenJPEG's own thread pool decoding the code-blocks of one
  * image on every core. The bundled WASM build runs on one core and about 1.3× slower than
  * native per core, which leaves a large JPEG 2000 radiograph at twice the time of pydicom with
- * GDCM (which uses the same library on every core). The library is optional: when it cannot be
- * loaded, JPEG 2000 goes to the WASM decoder.
+ * GDCM (which uses the same library on every core). The library is optional: when it (or koffi,
+ * on a platform without its prebuilt binary) cannot be loaded, JPEG 2000 goes to the WASM decoder.
  *
  * OpenJPEG reports errors through message callbacks that its worker threads may call; koffi
  * can only run JavaScript callbacks from the calling thread while it waits, so no message
@@ -58,6 +59,8 @@ interface Binding {
   destroyImage(image: unknown): void;
   decodeImage(pointer: unknown): ImageStruct;
   decodeComponents(pointer: unknown, count: number): ComponentStruct[];
+  /** The library's memory at `pointer`, `bytes` long, without a copy. */
+  view: (pointer: unknown, bytes: number) => ArrayBuffer;
   callbacks: { read: unknown; skip: unknown; seek: unknown };
 }
 
@@ -81,8 +84,21 @@ interface ComponentStruct {
 /** The codestream the stream callbacks read from; set for the duration of one decode. */
 let source: { bytes: Uint8Array; position: number } | undefined;
 
+const require = createRequire(import.meta.url);
+
+/** koffi, or undefined on a platform it has no prebuilt binary for. */
+function loadKoffi(): typeof Koffi | undefined {
+  try {
+    return require('koffi') as typeof Koffi;
+  } catch {
+    return undefined;
+  }
+}
+
 function bind(): Binding | undefined {
-  let library: LibraryHandle | undefined;
+  const koffi = loadKoffi();
+  if (koffi === undefined) return undefined;
+  let library: Koffi.LibraryHandle | undefined;
   for (const name of LIBRARY_NAMES) {
     try {
       library = koffi.load(name);
@@ -167,6 +183,7 @@ function bind(): Binding | undefined {
     decodeImage: (pointer) => koffi.decode(pointer, imageType) as ImageStruct,
     decodeComponents: (pointer, count) =>
       koffi.decode(pointer, koffi.array(componentType, count)) as ComponentStruct[],
+    view: (pointer, bytes) => koffi.view(pointer, bytes),
     // Registered once per thread and kept: a decode only swaps `source`.
     callbacks: {
       read: koffi.register(read, readType),
@@ -203,6 +220,7 @@ function toFrame(
   label: string,
   components: readonly ComponentStruct[],
   info: FrameInfo,
+  view: Binding['view'],
 ): DecodedFrame {
   const pixels = info.rows * info.columns;
   const count = pixels * components.length;
@@ -215,7 +233,7 @@ function toFrame(
         : new Uint16Array(count);
   const planes = components.map((component) => {
     if (component.data === null) throw failed(label, 'decoded a component without samples');
-    return new Int32Array(koffi.view(component.data, pixels * 4));
+    return new Int32Array(view(component.data, pixels * 4));
   });
   if (planes.length === 1) {
     samples.set(planes[0]!);
@@ -271,7 +289,7 @@ export function decodeJ2kNative(
     if (!lib.decode(codec, stream, image[0])) throw failed(label, 'could not decode the image');
     if (!lib.endDecompress(codec, stream)) throw failed(label, 'found the codestream incomplete');
     // Read again: decoding fills in each component's samples.
-    return toFrame(label, lib.decodeComponents(header.comps, header.numcomps), info);
+    return toFrame(label, lib.decodeComponents(header.comps, header.numcomps), info, lib.view);
   } finally {
     source = undefined;
     if (image[0] !== null && image[0] !== undefined) lib.destroyImage(image[0]);
