@@ -24,7 +24,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { deleteRedisKeys } from '../tools/redis-keys.js';
 import pg from 'pg';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -272,17 +272,7 @@ export async function distributedBench(argv: string[]): Promise<void> {
     );
   } finally {
     await files.close();
-    const redis = new Redis(values.redis);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
+    await deleteRedisKeys(values.redis, prefix);
     await rm(cwd, { recursive: true, force: true });
   }
 }

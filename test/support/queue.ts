@@ -12,23 +12,11 @@ import { createTestDatabase } from './postgres.js';
 import { csvObjects } from './rfc4180.js';
 import { startTestServer, type TestServer } from './http-test-server.js';
 
+export { deleteRedisKeys } from '../../tools/redis-keys.js';
+
 /** A key prefix of its own for one test, and a way to delete every key under it. */
 export function testQueuePrefix(label: string): string {
   return `eden-test-${label}-${randomBytes(4).toString('hex')}`;
-}
-
-export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after). */
