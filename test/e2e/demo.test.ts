@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileIdentities, listFiles, runCli, tempDir, type CliResult } from '../support/cli.js';
+import {
+  datasetFiles,
+  fileIdentities,
+  listFiles,
+  runCli,
+  tempDir,
+  type CliResult,
+} from '../support/cli.js';
 import { csvObjects, parseCsv } from '../support/rfc4180.js';
 
 const ORIGINAL_COLUMNS = [
@@ -74,17 +81,7 @@ describe('eden-etl demo (the README quick start)', () => {
     for (const row of delivered) expect(row.report_value).not.toBe('');
     expect(rows.some((row) => /[,"\n]/.test(row.report_value as string))).toBe(true);
 
-    const expected = [
-      'README-dataset.md',
-      'dicom-reports-extracted-sample.csv',
-      'excluded.csv',
-      'failures.csv',
-      'manifest.json',
-      'metadata.jsonl',
-      'studies.jsonl',
-      ...delivered.map((row) => `dicom-files/${row.instance_id}.dcm`),
-      ...delivered.map((row) => `images-jpg/${row.instance_id}.jpg`),
-    ].sort();
+    const expected = datasetFiles(delivered.map((row) => row.instance_id as string));
     expect(files).toEqual(expected);
     expect(await listFiles(join(dir, 'output/.eden-tmp'))).toEqual([]);
 

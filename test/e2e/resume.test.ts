@@ -2,7 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, fileIdentities, listFiles, runCli, startCli, tempDir } from '../support/cli.js';
+import {
+  collect,
+  datasetFiles,
+  fileIdentities,
+  listFiles,
+  runCli,
+  startCli,
+  tempDir,
+} from '../support/cli.js';
 import { csvObjects } from '../support/rfc4180.js';
 
 describe('kill -9 in the middle of a run, then resume', () => {
@@ -73,19 +81,7 @@ describe('kill -9 in the middle of a run, then resume', () => {
     expect(rows.some((row) => row.status === 'excluded')).toBe(true);
     const delivered = rows.filter((row) => row.status === 'delivered');
     const files = await listFiles(dataset);
-    expect(files).toEqual(
-      [
-        'README-dataset.md',
-        'dicom-reports-extracted-sample.csv',
-        'excluded.csv',
-        'failures.csv',
-        'manifest.json',
-        'metadata.jsonl',
-        'studies.jsonl',
-        ...delivered.map((row) => `dicom-files/${row.instance_id}.dcm`),
-        ...delivered.map((row) => `images-jpg/${row.instance_id}.jpg`),
-      ].sort(),
-    );
+    expect(files).toEqual(datasetFiles(delivered.map((row) => row.instance_id as string)));
     // Objects delivered before the kill were not written again.
     const after = await fileIdentities(dataset);
     for (const [file, identity] of survivors) expect(after.get(file)).toBe(identity);

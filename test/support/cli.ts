@@ -53,6 +53,24 @@ export async function tempDir(
 }
 
 /** Every file below `dir`, relative, sorted. */
+/**
+ * The files a finished local dataset holds when `instanceIds` were delivered (default JPEG
+ * output), sorted as listFiles sorts them.
+ */
+export function datasetFiles(instanceIds: readonly string[]): string[] {
+  return [
+    'README-dataset.md',
+    'dicom-reports-extracted-sample.csv',
+    'excluded.csv',
+    'failures.csv',
+    'manifest.json',
+    'metadata.jsonl',
+    'studies.jsonl',
+    ...instanceIds.map((id) => `dicom-files/${id}.dcm`),
+    ...instanceIds.map((id) => `images-jpg/${id}.jpg`),
+  ].sort();
+}
+
 export async function listFiles(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { cleanEnv, fileIdentities, listFiles, runCli, tempDir } from './cli.js';
+import { cleanEnv, datasetFiles, fileIdentities, listFiles, runCli, tempDir } from './cli.js';
 import { createTestDatabase } from './postgres.js';
 import { csvObjects } from './rfc4180.js';
 import { startTestServer, type TestServer } from './http-test-server.js';
@@ -260,19 +260,7 @@ export async function expectDeliveredOnce(
     await readFile(join(dataset, 'dicom-reports-extracted-sample.csv'), 'utf8'),
   );
   expect(rows.map((row) => row.instance_id)).toEqual(ids);
-  expect(await listFiles(dataset)).toEqual(
-    [
-      'README-dataset.md',
-      'dicom-reports-extracted-sample.csv',
-      'excluded.csv',
-      'failures.csv',
-      'manifest.json',
-      'metadata.jsonl',
-      'studies.jsonl',
-      ...ids.map((id) => `dicom-files/${id}.dcm`),
-      ...ids.map((id) => `images-jpg/${id}.jpg`),
-    ].sort(),
-  );
+  expect(await listFiles(dataset)).toEqual(datasetFiles(ids));
   const now = await fileIdentities(dataset);
   for (const [file, identity] of firstSeen) {
     if (file.endsWith('.dcm') || file.endsWith('.jpg')) expect(now.get(file), file).toBe(identity);
