@@ -32,5 +32,5 @@ COPY queries ./queries
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/src/commands/main.js"]
 CMD ["worker"]

@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'test/**', 'bench/**', 'src/cli/**'],
+    files: ['src/config/**', 'test/**', 'bench/**', 'src/commands/**', 'src/app/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { deleteRedisKeys } from '../tools/redis-keys.js';
 import pg from 'pg';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/commands/main.js', import.meta.url));
 
 interface Measurement {
   instances: number;

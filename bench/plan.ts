@@ -17,11 +17,11 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CONFIG_KEYS } from '../src/config/schema.js';
 import type { SqlClient } from '../src/domain/sql.js';
-import { readSelectionQuery } from '../src/extract/query-file.js';
+import { readSelectionQuery } from '../src/source/query-file.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { PACS_SCHEMA_SQL } from '../src/demo/pacs-schema.js';
 import { planRun } from '../src/pipeline/plan.js';
-import type { RunSpec } from '../src/pipeline/run-spec.js';
+import type { RunSpec } from '../src/domain/run-spec.js';
 import { openPg } from '../src/sql/pg-client.js';
 import { openPglite } from '../src/sql/pglite-client.js';
 

@@ -26,9 +26,9 @@ import sharp from 'sharp';
 import { renderStudyFiles } from '../src/demo/study-files.js';
 import { planStudy, type PlannedStudy } from '../src/demo/study-plan.js';
 import { DEFAULT_RENDER_OPTIONS } from '../src/domain/render.js';
-import { writePart10 } from '../src/demo/dicom-writer.js';
+import { writePart10 } from '../src/dicom/writer.js';
 import { renderDicom, renderDicomFrames, renderToRaster } from '../src/transform/render.js';
-import { RenderPool } from '../src/transform/render-pool.js';
+import { RenderPool } from '../src/pipeline/render-pool.js';
 import { useJ2kDecoder } from '../src/transform/codecs/decode-frame.js';
 import { nativeOpenJpegAvailable } from '../src/transform/codecs/native-openjpeg.js';
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Storage } from '@google-cloud/storage';
-import { openGcsStore } from '../src/load/gcs-store.js';
+import { openGcsStore } from '../src/store/gcs-store.js';
 
 const EMULATOR = fileURLToPath(new URL('../tools/gcs-emulator/main.js', import.meta.url));
 const BUCKET = 'eden-bench-upload';

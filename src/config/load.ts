@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { EtlError } from '../domain/errors.js';
-import { redactUrl } from '../observability/redact.js';
+import { redactUrl } from '../domain/redact.js';
 import { CONFIG_KEYS, type Config, type ConfigKey, type KeySpec } from './schema.js';
 
 /** Where a resolved value came from, e.g. `--studies`, `env SOURCE_DATABASE_URL`, `default`. */

@@ -6,7 +6,7 @@ import type {
   StageTiming,
 } from '../ledger/run-insights.js';
 import { formatBytes, formatClock } from '../observability/human-units.js';
-import { redactUrl } from '../observability/redact.js';
+import { redactUrl } from '../domain/redact.js';
 import { html, page, type Html } from './html.js';
 import { runProgress } from './run-progress.js';
 

@@ -1,8 +1,14 @@
-import { part10Prefix } from '../demo/dicom-writer.js';
+import { part10Prefix } from '../dicom/writer.js';
 import { EtlError } from '../domain/errors.js';
-import { LONG_VRS, parseDicom } from '../transform/dicom/parse.js';
+import { LONG_VRS, parseDicom } from '../dicom/parse.js';
 import { shiftDa, shiftDt } from './date-shift.js';
-import { ITEM, ITEM_END, readElementTree, SEQUENCE_END, type DicomNode } from './element-tree.js';
+import {
+  ITEM,
+  ITEM_END,
+  readElementTree,
+  SEQUENCE_END,
+  type DicomNode,
+} from '../dicom/element-tree.js';
 import { elementAction, type ProfileOverrides } from './profile.js';
 import { PROFILE_EDITION } from './profile-table.js';
 import { Pseudonymizer } from './pseudonyms.js';

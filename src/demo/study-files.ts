@@ -1,6 +1,6 @@
 import { renderChestRadiograph } from './chest-radiograph.js';
 import { chestCtSlice, CT_MATRIX, reconstruct } from './chest-ct.js';
-import { writePart10, type DicomElement } from './dicom-writer.js';
+import { writePart10, type DicomElement } from '../dicom/writer.js';
 import { createRandom } from './seeded-random.js';
 import type {
   CtImagePlan,

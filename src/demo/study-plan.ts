@@ -1,6 +1,6 @@
 import type { ChestAnatomy, ChestView } from './chest-radiograph.js';
 import { planLungVessels, type CtAnatomy, type CtKernel } from './chest-ct.js';
-import type { TransferSyntax } from './dicom-writer.js';
+import type { TransferSyntax } from '../dicom/writer.js';
 import { writeReport, type ReportField } from './radiology-reports.js';
 import { createRandom, nameBasedUid, type Random } from './seeded-random.js';
 

@@ -16,10 +16,10 @@ import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import { EXCLUSION_REASONS, type Exclusion, type ExclusionReason } from '../domain/exclusions.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
-import type { SelectedInstance } from '../extract/selection.js';
-import type { DeidSpec, RunSpec } from '../pipeline/run-spec.js';
+import type { SelectedInstance } from '../source/selection.js';
+import type { DeidSpec, RunSpec } from '../domain/run-spec.js';
 import { hammingDistance, thumbnailDistance } from '../transform/image-stats.js';
-import { aggregateStudyReport } from '../transform/study-report.js';
+import { aggregateStudyReport } from '../source/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
 type RunStatus = 'planning' | 'planned' | 'finalized' | 'cancelled';

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
-import type { RunSpec } from '../pipeline/run-spec.js';
+import type { RunSpec } from '../domain/run-spec.js';
 import type { RunRecord, StoredImage } from './ledger.js';
 
 /**

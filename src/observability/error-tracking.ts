@@ -1,6 +1,6 @@
 import type { ErrorEvent } from '@sentry/node';
 import { ERROR_CODES, isEtlError } from '../domain/errors.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../domain/redact.js';
 
 /**
  * Optional error tracking with Sentry (SENTRY_DSN). Nothing is loaded or sent without a DSN.

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { RenderOptions } from '../domain/render.js';
-import type { Fetcher } from '../extract/fetcher.js';
+import type { Fetcher } from '../source/fetcher.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { ObjectStore } from '../load/object-store.js';
+import type { ObjectStore } from '../domain/object-store.js';
 import type { DeidOptions } from '../deid/deidentify-dicom.js';
 import type { Pseudonymizer } from '../deid/pseudonyms.js';
-import type { RenderFramesOutcome } from '../transform/render-pool.js';
+import type { RenderFramesOutcome } from './render-pool.js';
 
 /** Renders DICOM bytes off the main thread (RenderPool in production). */
 interface Renderer {

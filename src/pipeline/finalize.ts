@@ -1,15 +1,15 @@
 import type { DatasetDescription } from '../domain/dataset.js';
 import { EtlError } from '../domain/errors.js';
 import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
-import { buildDatasetCsv } from '../load/dataset-csv.js';
-import { metadataLines, studyLines, toJsonl } from '../load/dataset-jsonl.js';
-import { buildManifest, manifestJson } from '../load/dataset-manifest.js';
-import { buildDatasetReadme } from '../load/dataset-readme.js';
-import { buildExcludedCsv } from '../load/excluded-csv.js';
-import { buildFailuresCsv } from '../load/failures-csv.js';
-import { assignSplits, splitKeyFingerprint } from '../load/patient-splits.js';
-import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
-import type { ObjectStore } from '../load/object-store.js';
+import { buildDatasetCsv } from '../dataset/dataset-csv.js';
+import { metadataLines, studyLines, toJsonl } from '../dataset/dataset-jsonl.js';
+import { buildManifest, manifestJson } from '../dataset/dataset-manifest.js';
+import { buildDatasetReadme } from '../dataset/dataset-readme.js';
+import { buildExcludedCsv } from '../dataset/excluded-csv.js';
+import { buildFailuresCsv } from '../dataset/failures-csv.js';
+import { assignSplits, splitKeyFingerprint } from '../dataset/patient-splits.js';
+import { CONTENT_TYPES, type DatasetKeys } from '../dataset/object-keys.js';
+import type { ObjectStore } from '../domain/object-store.js';
 
 export interface FinalizeResult {
   run: RunRecord;

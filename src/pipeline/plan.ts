@@ -1,8 +1,8 @@
 import type { SqlClient } from '../domain/sql.js';
-import { bindParameters, type SelectionQuery } from '../extract/query-file.js';
-import { checkSelectionQuery, readSelection } from '../extract/selection.js';
+import { bindParameters, type SelectionQuery } from '../source/query-file.js';
+import { checkSelectionQuery, readSelection } from '../source/selection.js';
 import type { Ledger, RunRecord } from '../ledger/ledger.js';
-import type { RunSpec } from './run-spec.js';
+import type { RunSpec } from '../domain/run-spec.js';
 
 /**
  * Freezes the run's selection in the ledger: the query runs once, page by page, and its

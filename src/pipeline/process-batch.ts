@@ -1,6 +1,6 @@
 import type { RunRecord } from '../ledger/ledger.js';
-import type { DatasetKeys } from '../load/object-keys.js';
-import type { Limiter } from '../queue/limiter.js';
+import type { DatasetKeys } from '../dataset/object-keys.js';
+import type { Limiter } from './limiter.js';
 import type { PipelineContext } from './context.js';
 import { processItem, type ItemResult, type RetryPolicy } from './process-item.js';
 

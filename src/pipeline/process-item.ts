@@ -3,12 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import { burnedInRisk } from '../deid/burned-in-risk.js';
 import { asEtlError, EtlError } from '../domain/errors.js';
-import { RetryAfterError } from '../extract/http-fetcher.js';
+import { RetryAfterError } from '../source/http-fetcher.js';
 import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../ledger/ledger.js';
-import { CONTENT_TYPES, type DatasetKeys } from '../load/object-keys.js';
+import { CONTENT_TYPES, type DatasetKeys } from '../dataset/object-keys.js';
 import { firstExclusion, instanceGates, NEAR_DUPLICATE } from '../quality/quality-gates.js';
 import type { PipelineContext } from './context.js';
-import type { RunSpec } from './run-spec.js';
+import type { RunSpec } from '../domain/run-spec.js';
 
 export interface RetryPolicy {
   /** Tries per instance for transient errors (network, busy disk), including the first. */

@@ -1,17 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { EtlError } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
-import { compileNamedParameters, type SelectionQuery } from '../extract/query-file.js';
+import { compileNamedParameters, type SelectionQuery } from '../source/query-file.js';
 import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
 import type { Logger } from '../observability/logger.js';
-import { datasetKeys } from '../load/object-keys.js';
-import { runBatchesLocally } from '../queue/local-executor.js';
+import { datasetKeys } from '../dataset/object-keys.js';
+import { runBatchesLocally } from './local-executor.js';
 import type { PipelineContext } from './context.js';
 import { finalizeRun } from './finalize.js';
 import { planRun } from './plan.js';
 import { processBatch } from './process-batch.js';
 import type { ItemResult, RetryPolicy } from './process-item.js';
-import type { RunSpec } from './run-spec.js';
+import type { RunSpec } from '../domain/run-spec.js';
 
 export interface RunRequest {
   runId: string;

@@ -1,6 +1,6 @@
 import { FlowProducer, Queue, type ConnectionOptions } from 'bullmq';
 import { EtlError } from '../domain/errors.js';
-import { redactUrl } from '../observability/redact.js';
+import { redactUrl } from '../domain/redact.js';
 import { QUEUE_NAMES } from './queue-names.js';
 
 /** Where the queues live: a Redis URL and the prefix of their keys. */

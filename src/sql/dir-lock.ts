@@ -1,7 +1,7 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtlError } from '../domain/errors.js';
-import { isProcessAlive } from '../os/process-alive.js';
+import { isProcessAlive } from '../domain/process-alive.js';
 
 export interface DirLock {
   release(): Promise<void>;

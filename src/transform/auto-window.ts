@@ -1,5 +1,5 @@
 import type { WindowSource } from '../domain/render.js';
-import type { StoredFrame } from './dicom/pixel-data.js';
+import type { StoredFrame } from './pixel-data.js';
 import { minStoredValue, storedHistogram, storedValues32 } from './lut.js';
 
 export interface WindowChoice {

@@ -1,6 +1,6 @@
 import { EtlError } from '../domain/errors.js';
-import type { Palette } from './dicom/palette.js';
-import type { Photometric, StoredFrame } from './dicom/pixel-data.js';
+import type { Palette } from './palette.js';
+import type { Photometric, StoredFrame } from './pixel-data.js';
 
 /**
  * Colour frames → interleaved 8-bit sRGB (R, G, B per pixel). Colour images have no VOI or

@@ -1,6 +1,6 @@
-import type { LutTable } from './dicom/lut-data.js';
-import type { StoredFrame } from './dicom/pixel-data.js';
-import type { ModalityTransform, WindowFunction } from './dicom/presentation.js';
+import type { LutTable } from './lut-data.js';
+import type { StoredFrame } from './pixel-data.js';
+import type { ModalityTransform, WindowFunction } from './presentation.js';
 
 /** The VOI stage: a window with its function, or a VOI LUT. */
 export type VoiTransform =

@@ -9,10 +9,10 @@ import {
 import { autoWindow } from './auto-window.js';
 import { prepareCodecs } from './codecs/decode-frame.js';
 import { toRgb8 } from './colour.js';
-import { readPalette } from './dicom/palette.js';
-import { parseDicom } from './dicom/parse.js';
-import { readImage, type PixelImage, type StoredFrame } from './dicom/pixel-data.js';
-import { readPresentation, type Presentation } from './dicom/presentation.js';
+import { readPalette } from './palette.js';
+import { parseDicom } from '../dicom/parse.js';
+import { readImage, type PixelImage, type StoredFrame } from './pixel-data.js';
+import { readPresentation, type Presentation } from './presentation.js';
 import { encodeImage, type Raster } from './encode-image.js';
 import { imageStats } from './image-stats.js';
 import {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACS_SCHEMA_SQL } from '../../src/demo/pacs-schema.js';
 import { Pseudonymizer } from '../../src/deid/pseudonyms.js';
 import { openPglite } from '../../src/sql/pglite-client.js';
-import { readString } from '../../src/transform/dicom/attributes.js';
-import { parseDicom } from '../../src/transform/dicom/parse.js';
+import { readString } from '../../src/dicom/attributes.js';
+import { parseDicom } from '../../src/dicom/parse.js';
 import { listFiles, runCli, tempDir } from '../support/cli.js';
 import {
   CanaryBook,

@@ -10,7 +10,7 @@ import {
   RetryAfterError,
   type HttpFetcher,
   type HttpFetcherOptions,
-} from '../../src/extract/http-fetcher.js';
+} from '../../src/source/http-fetcher.js';
 import { openPglite } from '../../src/sql/pglite-client.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/http-test-server.js';

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSource } from '../../src/cli/compose.js';
+import { openSource } from '../../src/app/compose.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { csvObjects } from '../support/rfc4180.js';

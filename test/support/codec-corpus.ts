@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDicom, PIXEL_DATA_TAG } from '../../src/transform/dicom/parse.js';
+import { parseDicom, PIXEL_DATA_TAG } from '../../src/dicom/parse.js';
 
 /**
  * The compressed corpus of the codec tests: uncompressed files from render-dicom.ts, compressed

@@ -1,5 +1,5 @@
-import type { SelectedInstance } from '../../src/extract/selection.js';
-import type { RunSpec } from '../../src/pipeline/run-spec.js';
+import type { SelectedInstance } from '../../src/source/selection.js';
+import type { RunSpec } from '../../src/domain/run-spec.js';
 
 /** A run spec for tests of what keeps or reads runs: only its shape matters, nothing is fetched. */
 export const TEST_SPEC: RunSpec = {

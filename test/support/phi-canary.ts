@@ -1,4 +1,4 @@
-import { writePart10, type DicomElement, type DicomVR } from '../../src/demo/dicom-writer.js';
+import { writePart10, type DicomElement, type DicomVR } from '../../src/dicom/writer.js';
 import { rowAction } from '../../src/deid/profile.js';
 import { PROFILE_ROWS } from '../../src/deid/profile-table.js';
 import { MONTH_NAMES } from '../../src/deid/report-scrubber.js';

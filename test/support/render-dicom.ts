@@ -1,8 +1,4 @@
-import {
-  writePart10,
-  type DicomElement,
-  type TransferSyntax,
-} from '../../src/demo/dicom-writer.js';
+import { writePart10, type DicomElement, type TransferSyntax } from '../../src/dicom/writer.js';
 
 /** Builds the grayscale DICOM inputs of the renderer tests with the sample PACS's writer. */
 

@@ -1,4 +1,4 @@
-import { unsupportedTransferSyntax } from '../dicom/transfer-syntax.js';
+import { unsupportedTransferSyntax } from '../../dicom/transfer-syntax.js';
 import { decodeDcmtkJpeg, prepareDcmtkJpeg } from './dcmtk-jpeg.js';
 import { EtlError } from '../../domain/errors.js';
 import { decodeWithCodec, type CodecName } from './emscripten-codec.js';

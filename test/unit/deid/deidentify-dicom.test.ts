@@ -3,14 +3,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { writePart10 } from '../../../src/demo/dicom-writer.js';
+import { writePart10 } from '../../../src/dicom/writer.js';
 import { renderStudyFiles } from '../../../src/demo/study-files.js';
 import { planStudy } from '../../../src/demo/study-plan.js';
 import { deidentifyDicom, type DeidOptions } from '../../../src/deid/deidentify-dicom.js';
 import { Pseudonymizer } from '../../../src/deid/pseudonyms.js';
 import { scrubText } from '../../../src/deid/report-scrubber.js';
-import { readString } from '../../../src/transform/dicom/attributes.js';
-import { parseDicom } from '../../../src/transform/dicom/parse.js';
+import { readString } from '../../../src/dicom/attributes.js';
+import { parseDicom } from '../../../src/dicom/parse.js';
 import { convert, encapsulatedOffset, withTempDir } from '../../support/codec-corpus.js';
 import { dcmdumpCheck } from '../../support/demo-dicom-tools.js';
 import {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
-import type { SelectedInstance } from '../../../src/extract/selection.js';
+import type { SelectedInstance } from '../../../src/source/selection.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
-import type { RunSpec } from '../../../src/pipeline/run-spec.js';
+import type { RunSpec } from '../../../src/domain/run-spec.js';
 import { TEST_SPEC } from '../../support/ledger-fixtures.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { autoWindow } from '../../../src/transform/auto-window.js';
-import type { StoredFrame } from '../../../src/transform/dicom/pixel-data.js';
+import type { StoredFrame } from '../../../src/transform/pixel-data.js';
 import { buildDisplayLut } from '../../../src/transform/lut.js';
 
 function signedFrame(values: readonly number[]): StoredFrame {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import type { DicomElement } from '../../../src/demo/dicom-writer.js';
+import type { DicomElement } from '../../../src/dicom/writer.js';
 import { EtlError } from '../../../src/domain/errors.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderedImage } from '../../../src/domain/render.js';
 import { renderDicomFrames, renderToRaster } from '../../../src/transform/render.js';

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import type { DicomElement } from '../../../src/demo/dicom-writer.js';
+import type { DicomElement } from '../../../src/dicom/writer.js';
 import { DEFAULT_RENDER_OPTIONS } from '../../../src/domain/render.js';
 import { ictToRgb, rctToRgb, ybrFullToRgb } from '../../../src/transform/colour.js';
 import { renderDicom, renderToRaster } from '../../../src/transform/render.js';

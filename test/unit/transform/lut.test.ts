@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredFrame } from '../../../src/transform/dicom/pixel-data.js';
+import type { StoredFrame } from '../../../src/transform/pixel-data.js';
 import {
   applyDisplayLut,
   buildDisplayLut,

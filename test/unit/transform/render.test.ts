@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtlError, type ErrorCode } from '../../../src/domain/errors.js';
-import type { DicomElement } from '../../../src/demo/dicom-writer.js';
+import type { DicomElement } from '../../../src/dicom/writer.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../../src/domain/render.js';
 import { imageStats } from '../../../src/transform/image-stats.js';
 import { renderDicom, renderDicomFrames, renderToRaster } from '../../../src/transform/render.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DicomElement } from '../../../src/demo/dicom-writer.js';
+import type { DicomElement } from '../../../src/dicom/writer.js';
 import { renderToRaster } from '../../../src/transform/render.js';
 import { grayDicom, type GrayDicomSpec } from '../../support/render-dicom.js';
 

@@ -8,7 +8,7 @@ import {
   type FrameInfo,
 } from '../../../../src/transform/codecs/decode-frame.js';
 import { readEncapsulated } from '../../../../src/transform/codecs/encapsulated.js';
-import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/transform/dicom/parse.js';
+import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/dicom/parse.js';
 import { grayDicom, withTransferSyntaxUid } from '../../../support/render-dicom.js';
 import {
   convert,

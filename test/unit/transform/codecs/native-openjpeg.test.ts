@@ -10,7 +10,7 @@ import {
   decodeJ2kNative,
   nativeOpenJpegAvailable,
 } from '../../../../src/transform/codecs/native-openjpeg.js';
-import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/transform/dicom/parse.js';
+import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/dicom/parse.js';
 import { convert, encapsulatedOffset, withTempDir } from '../../../support/codec-corpus.js';
 import { colourDicom, grayDicom } from '../../../support/render-dicom.js';
 

@@ -3,7 +3,7 @@ import { EtlError } from '../../../../src/domain/errors.js';
 import { readEncapsulated } from '../../../../src/transform/codecs/encapsulated.js';
 import { decodeRle } from '../../../../src/transform/codecs/rle.js';
 import type { FrameInfo } from '../../../../src/transform/codecs/frame.js';
-import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/transform/dicom/parse.js';
+import { parseDicom, PIXEL_DATA_TAG } from '../../../../src/dicom/parse.js';
 import { grayDicom } from '../../../support/render-dicom.js';
 import { convert, encapsulatedOffset, withTempDir } from '../../../support/codec-corpus.js';
 

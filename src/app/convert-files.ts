@@ -1,0 +1,131 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { asEtlError, EtlError } from '../domain/errors.js';
+import type { RenderOptions } from '../domain/render.js';
+import type { Fetcher } from '../source/fetcher.js';
+import type { ObjectStore } from '../domain/object-store.js';
+import { createLimiter } from '../pipeline/limiter.js';
+import type { RenderFramesOutcome } from '../pipeline/render-pool.js';
+
+/** Renders every selected frame of a DICOM file off the main thread (RenderPool). */
+interface FramesRenderer {
+  renderFrames(bytes: Uint8Array, options: RenderOptions): Promise<RenderFramesOutcome>;
+}
+
+export interface ConvertFailure {
+  input: string;
+  error: EtlError;
+}
+
+export interface ConvertSummary {
+  inputs: number;
+  /** Input files that produced their images. */
+  converted: number;
+  /** Image files written (several per multi-frame input with frames 'all'). */
+  images: number;
+  failures: ConvertFailure[];
+}
+
+const CONTENT_TYPE = { jpeg: 'image/jpeg', png: 'image/png' } as const;
+
+/**
+ * The files to convert: each path given, or every file below a directory (recursively,
+ * hidden files aside), in a stable order. A path that does not exist is a usage error.
+ */
+export async function listInputs(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const absolute = resolve(path);
+    // Any stat failure (missing, no permission) means the path cannot be an input.
+    const info = await stat(absolute).catch(() => null);
+    if (info === null) {
+      throw new EtlError('USAGE', 'no such file or directory', {
+        subject: path,
+        hint: 'give DICOM files or directories that hold them',
+      });
+    }
+    if (!info.isDirectory()) {
+      files.push(absolute);
+      continue;
+    }
+    const entries = await readdir(absolute, { recursive: true, withFileTypes: true });
+    files.push(
+      ...entries
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+        .map((entry) => join(entry.parentPath, entry.name))
+        .sort(),
+    );
+  }
+  return files;
+}
+
+/** `{basename without .dcm}` — the name every image of the input starts with. */
+function stem(input: string): string {
+  return basename(input).replace(/\.dcm$/i, '');
+}
+
+/**
+ * Output names are flat (`DIR/{stem}.jpg`): two inputs with one stem would overwrite each
+ * other, so that is refused before anything is written.
+ */
+function checkNames(inputs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const input of inputs) {
+    const other = seen.get(stem(input));
+    if (other !== undefined) {
+      throw new EtlError('USAGE', `${other} and ${input} would write the same images`, {
+        subject: stem(input),
+        hint: 'convert them in separate runs or into separate --out directories',
+      });
+    }
+    seen.set(stem(input), input);
+  }
+}
+
+/**
+ * Renders each input into `store` (the output directory): `{stem}.jpg`, or `{stem}_{frame}.jpg`
+ * for every frame with frames 'all' (PNG alike). A file that fails is reported through
+ * `onFailure` and the others go on. At most `concurrency` files are read and rendered at once.
+ */
+export async function convertFiles(
+  inputs: readonly string[],
+  deps: { fetcher: Fetcher; renderer: FramesRenderer; store: ObjectStore },
+  options: { render: RenderOptions; concurrency: number },
+  onFailure: (failure: ConvertFailure) => void,
+): Promise<ConvertSummary> {
+  checkNames(inputs);
+  const format = options.render.format ?? 'jpeg';
+  const extension = format === 'png' ? 'png' : 'jpg';
+  const everyFrame = options.render.frames === 'all';
+  const limit = createLimiter(options.concurrency, new AbortController().signal);
+  const summary: ConvertSummary = { inputs: inputs.length, converted: 0, images: 0, failures: [] };
+  await Promise.all(
+    inputs.map((input) =>
+      limit(async () => {
+        try {
+          const bytes = await deps.fetcher.fetch({
+            instanceId: stem(input),
+            fileUrl: pathToFileURL(input).href,
+            filePath: null,
+          });
+          const outcome = await deps.renderer.renderFrames(bytes, options.render);
+          if (!outcome.ok) throw outcome.error;
+          for (const image of outcome.images) {
+            const name = everyFrame
+              ? `${stem(input)}_${image.recipe.frame}.${extension}`
+              : `${stem(input)}.${extension}`;
+            await deps.store.replace(name, image.bytes, CONTENT_TYPE[format]);
+            summary.images += 1;
+          }
+          summary.converted += 1;
+        } catch (thrown) {
+          const failure = { input, error: asEtlError(thrown, 'RENDER_FAILED', input) };
+          summary.failures.push(failure);
+          onFailure(failure);
+        }
+      }),
+    ),
+  );
+  return summary;
+}

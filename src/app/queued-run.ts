@@ -1,0 +1,205 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/schema.js';
+import { EtlError } from '../domain/errors.js';
+import { Ledger, type RunCounts, type RunRecord } from '../ledger/ledger.js';
+import { datasetKeys } from '../dataset/object-keys.js';
+import type { Logger } from '../observability/logger.js';
+import { ensurePlanned } from '../pipeline/run.js';
+import { dispatchRun, finalizeJobState, type JobRetry } from '../pipeline/bullmq-dispatch.js';
+import { RunStopped } from '../pipeline/limiter.js';
+import { queueSettingsOrFail, RunQueues } from '../queue/queues.js';
+import { openState } from './compose.js';
+import {
+  announceRun,
+  EXIT_OK,
+  progressCounts,
+  resolveRunTarget,
+  warnIfNotDeidentified,
+  sourceOpener,
+  writeAlreadyComplete,
+  writeSummary,
+  type RunInvocation,
+  type RunTarget,
+} from './local-run.js';
+
+// How often `run` looks at the ledger and the queue while it follows a run.
+const FOLLOW_POLL_MS = 500;
+
+export function jobRetryOf(config: Config): JobRetry {
+  return { attempts: config.jobAttempts, backoffMs: config.jobBackoff * 1000 };
+}
+
+export interface EnqueuedRun {
+  run: RunRecord;
+  target: RunTarget;
+  /** Finished before: nothing was enqueued. */
+  alreadyComplete: boolean;
+  /** When the jobs were enqueued, on the state database's clock (ms). */
+  dispatchedAtMs: number;
+  /** The run's counts just before its jobs were enqueued (what this invocation starts from). */
+  before: RunCounts;
+}
+
+/**
+ * Plans the run (unless the ledger has it already) and enqueues its unfinished batches and its
+ * finalize; a finished run is left alone. Used by `run --executor bullmq` and by workers
+ * starting a scheduled run. The caller closes `target.destination.store`.
+ */
+export async function enqueueRun(
+  config: Config,
+  logger: Logger,
+  ledger: Ledger,
+  queues: RunQueues,
+  resume?: string | true,
+): Promise<EnqueuedRun> {
+  const target = await resolveRunTarget(config, ledger, resume);
+  warnIfNotDeidentified(logger, target.spec);
+  try {
+    const existing = await ledger.findRun(target.runId);
+    if (existing?.status === 'finalized') {
+      const counts = await ledger.counts(existing.runId);
+      return { run: existing, target, alreadyComplete: true, dispatchedAtMs: 0, before: counts };
+    }
+    const run = await ensurePlanned(
+      ledger,
+      logger,
+      { runId: target.runId, spec: target.spec, openSource: sourceOpener(config, target.spec) },
+      existing,
+    );
+    const before = await ledger.counts(run.runId);
+    const dispatchedAtMs = await ledger.clockMs();
+    const { batches } = await dispatchRun(queues, ledger, run, jobRetryOf(config));
+    logger.info({ runId: run.runId, batches }, 'enqueued for the workers');
+    return { run, target, alreadyComplete: false, dispatchedAtMs, before };
+  } catch (error) {
+    await target.destination.store.close();
+    throw error;
+  }
+}
+
+/**
+ * `eden-etl run` with the BullMQ executor: plan, enqueue, then follow the run in the ledger
+ * until it is finalized and print the same report as the local executor (`--detach`: print the
+ * run id and return). While following it enqueues the run again if Redis lost its jobs.
+ */
+export async function executeQueuedRun(
+  invocation: RunInvocation & { detach: boolean },
+): Promise<number> {
+  const { config, logger, out } = invocation;
+  const settings = queueSettingsOrFail(config);
+  const stateDb = await openState(config);
+  try {
+    const ledger = await Ledger.open(stateDb);
+    const queues = await RunQueues.open(settings);
+    try {
+      const started = performance.now();
+      const enqueued = await enqueueRun(config, logger, ledger, queues, invocation.resume);
+      const { run, target } = enqueued;
+      try {
+        if (enqueued.alreadyComplete) {
+          return writeAlreadyComplete(out, run, enqueued.before);
+        }
+        if (invocation.detach) {
+          out.write(`${run.runId}\n`);
+          return EXIT_OK;
+        }
+        const planned = performance.now();
+        const { before } = enqueued;
+        const progress = announceRun(invocation, run, before);
+        try {
+          const followed = await followRun(invocation, ledger, queues, run, before, (counts) =>
+            progress?.update(
+              progressCounts(before, {
+                delivered: counts.delivered - before.delivered,
+                failed: counts.failed - before.failed,
+                excluded: counts.excluded - before.excluded,
+                bytes:
+                  counts.dicomBytes + counts.imageBytes - before.dicomBytes - before.imageBytes,
+              }),
+            ),
+          );
+          progress?.stop();
+          const finished = performance.now();
+          // Processing ends with the last instance the workers recorded, on the state
+          // database's clock like the enqueue time: exact, whatever the polling interval.
+          const { lastSettledAt } = await ledger.activity(run.runId, 0);
+          const processMs =
+            lastSettledAt === null || before.pending === 0
+              ? (followed.settledAt ?? finished) - planned
+              : Math.max(0, Date.parse(lastSettledAt) - enqueued.dispatchedAtMs);
+          return writeSummary(
+            out,
+            {
+              planMs: planned - started,
+              processMs,
+              finalizeMs: Math.max(0, finished - planned - processMs),
+              totalMs: finished - started,
+            },
+            before,
+            followed.counts,
+            `${target.destination.store.displayUrl}/${datasetKeys(run.spec.prefix).failures.full}`,
+          );
+        } catch (error) {
+          progress?.stop();
+          throw error;
+        }
+      } finally {
+        await target.destination.store.close();
+      }
+    } finally {
+      await queues.close();
+    }
+  } finally {
+    await stateDb.close();
+  }
+}
+
+/** Polls the ledger until the run is finalized; fails if it is cancelled or cannot finish. */
+async function followRun(
+  invocation: RunInvocation,
+  ledger: Ledger,
+  queues: RunQueues,
+  run: RunRecord,
+  before: RunCounts,
+  onCounts: (counts: RunCounts) => void,
+): Promise<{ counts: RunCounts; settledAt: number | null }> {
+  const { logger, signal } = invocation;
+  const { runId } = run;
+  let settledAt: number | null = before.pending === 0 ? performance.now() : null;
+  for (;;) {
+    if (signal.aborted) {
+      logger.warn(
+        { runId },
+        `stopped following; the run goes on on the workers: \`eden-etl status ${runId}\` shows it, \`eden-etl cancel ${runId}\` stops it`,
+      );
+      throw new RunStopped();
+    }
+    const current = await ledger.findRun(runId);
+    const counts = await ledger.counts(runId);
+    onCounts(counts);
+    if (counts.pending === 0) settledAt ??= performance.now();
+    if (current === null) throw new EtlError('RUN_NOT_FOUND', 'run vanished', { subject: runId });
+    if (current.status === 'finalized') return { counts, settledAt };
+    if (current.status === 'cancelled') {
+      throw new EtlError('RUN_CANCELLED', 'the run was cancelled (`eden-etl cancel`)', {
+        subject: runId,
+        hint: `\`eden-etl retry ${runId}\` takes it up again`,
+      });
+    }
+    const job = await finalizeJobState(queues, current);
+    if (job.state === 'failed') {
+      throw new EtlError('RUN_INCOMPLETE', job.failedReason ?? 'the finalize job failed', {
+        subject: runId,
+      });
+    }
+    if (job.state === 'missing') {
+      const { batches } = await dispatchRun(queues, ledger, current, jobRetryOf(invocation.config));
+      logger.warn(
+        { runId, batches },
+        'the queue had lost this run’s jobs (Redis restarted?): enqueued its unfinished batches again from the ledger',
+      );
+    }
+    await sleep(FOLLOW_POLL_MS);
+  }
+}

@@ -1,0 +1,49 @@
+import type { InstanceAttributes } from '../domain/dataset.js';
+import { readStrings, readString } from './attributes.js';
+import { parseDicom } from './parse.js';
+
+/** The header facts of src/domain/dataset.ts InstanceAttributes, by tag. */
+const TAGS = {
+  sopClassUid: 'x00080016',
+  modality: 'x00080060',
+  patientId: 'x00100020',
+  patientSex: 'x00100040',
+  patientAge: 'x00101010',
+  studyDate: 'x00080020',
+  viewPosition: 'x00185101',
+  bodyPart: 'x00180015',
+  burnedInAnnotation: 'x00280301',
+  seriesDescription: 'x0008103e',
+} as const;
+const IMAGE_TYPE = 'x00080008';
+const IMAGE_LATERALITY = 'x00200062';
+const LATERALITY = 'x00200060';
+
+/**
+ * Reads an instance's header facts. Null for a file whose header cannot be read: its failure
+ * is reported by the renderer, and a dataset row without facts is still a row.
+ */
+export function readInstanceAttributes(bytes: Uint8Array): InstanceAttributes | null {
+  let dataSet;
+  try {
+    ({ dataSet } = parseDicom(bytes));
+  } catch {
+    // The render of the same bytes reports why; facts are optional.
+    return null;
+  }
+  const text = (tag: string) => readString(dataSet, tag) ?? null;
+  return {
+    sopClassUid: text(TAGS.sopClassUid),
+    modality: text(TAGS.modality),
+    imageType: (readStrings(dataSet, IMAGE_TYPE) ?? []).map((value) => value.toUpperCase()),
+    patientId: text(TAGS.patientId),
+    patientSex: text(TAGS.patientSex),
+    patientAge: text(TAGS.patientAge),
+    studyDate: text(TAGS.studyDate),
+    viewPosition: text(TAGS.viewPosition),
+    laterality: text(IMAGE_LATERALITY) ?? text(LATERALITY),
+    bodyPart: text(TAGS.bodyPart),
+    burnedInAnnotation: text(TAGS.burnedInAnnotation),
+    seriesDescription: text(TAGS.seriesDescription),
+  };
+}

@@ -1,0 +1,103 @@
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
+import sharp from 'sharp';
+import { asEtlError, EtlError, serializeError, type SerializedError } from '../domain/errors.js';
+import type { InstanceAttributes } from '../domain/dataset.js';
+import { deidentifyDicom, type DeidOptions, type DeidPhi } from '../deid/deidentify-dicom.js';
+import type { RenderedImage, RenderOptions } from '../domain/render.js';
+import { ownsWholeBuffer } from '../transform/buffer-ownership.js';
+import {
+  prepareCodecs,
+  useJ2kDecoder,
+  type J2kDecoderChoice,
+} from '../transform/codecs/decode-frame.js';
+import { readInstanceAttributes } from '../dicom/instance-attributes.js';
+import { renderDicomFrames } from '../transform/render.js';
+
+/**
+ * The worker side of RenderPool: one task renders one DICOM file, to the encoded images of the
+ * frames its options select. Only encoded images accumulate; frames are decoded one at a time.
+ */
+
+export interface RenderTask {
+  bytes: Uint8Array;
+  options: RenderOptions;
+  /** De-identify first: `dicom` is then the de-identified file and `attributes` are read from it. */
+  deid?: DeidOptions;
+}
+
+export type RenderTaskResult = {
+  dicom: Uint8Array;
+  attributes: InstanceAttributes | null;
+  /** What the original header said, when de-identifying; null otherwise. */
+  phi: DeidPhi | null;
+} & ({ ok: true; images: RenderedImage[] } | { ok: false; error: SerializedError });
+
+// libvips' own thread pool is process-wide: with one pipeline per worker thread and one vips
+// thread per pipeline, N workers keep N cores busy instead of oversubscribing them. The operation
+// cache only ever holds inputs we never see again.
+sharp.concurrency(1);
+sharp.cache(false);
+
+/** Hands the result back with its buffers moved, not copied, when they are whole buffers. */
+function movable(result: RenderTaskResult): unknown {
+  const buffers = [result.dicom, ...(result.ok ? result.images.map((image) => image.bytes) : [])]
+    .filter(ownsWholeBuffer)
+    .map((bytes) => bytes.buffer);
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: result });
+}
+
+/** What RenderPool tells each of its workers when it starts them. */
+export interface RenderWorkerData {
+  j2kDecoder: J2kDecoderChoice;
+}
+
+useJ2kDecoder((workerData as RenderWorkerData | undefined)?.j2kDecoder ?? 'auto');
+
+// Started with the worker, so its first task does not wait for the WASM compile.
+const codecsReady = prepareCodecs();
+// A failure is reported by every task that awaits it; this only keeps it from being unhandled.
+codecsReady.catch(() => undefined);
+
+/**
+ * De-identification failures keep their code, except the two after which process-item would
+ * still deliver the DICOM: here the DICOM is the original, so it must not be delivered.
+ */
+function deidFailure(error: unknown): SerializedError {
+  const failure = asEtlError(error, 'DEID_UNSUPPORTED');
+  if (failure.code !== 'UNSUPPORTED_IMAGE' && failure.code !== 'NOT_AN_IMAGE') {
+    return serializeError(failure);
+  }
+  return serializeError(
+    new EtlError('DEID_UNSUPPORTED', `cannot de-identify: ${failure.message}`, { cause: failure }),
+  );
+}
+
+export default async function render(task: RenderTask): Promise<unknown> {
+  const { options } = task;
+  let bytes = task.bytes;
+  let phi: DeidPhi | null = null;
+  if (task.deid !== undefined) {
+    try {
+      const deidentified = deidentifyDicom(bytes, task.deid);
+      bytes = deidentified.bytes;
+      phi = { facts: deidentified.facts, pseudonyms: deidentified.pseudonyms };
+    } catch (error) {
+      return movable({ ok: false, error: deidFailure(error), dicom: bytes, attributes: null, phi });
+    }
+  }
+  const attributes = readInstanceAttributes(bytes);
+  try {
+    await codecsReady;
+    const images: RenderedImage[] = [];
+    for await (const image of renderDicomFrames(bytes, options)) images.push(image);
+    return movable({ ok: true, images, dicom: bytes, attributes, phi });
+  } catch (error) {
+    return movable({
+      ok: false,
+      error: serializeError(asEtlError(error, 'RENDER_FAILED')),
+      dicom: bytes,
+      attributes,
+      phi,
+    });
+  }
+}
