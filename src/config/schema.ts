@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { LOG_LEVELS } from '../observability/logger.js';
-import { GATE_IDS, type GateId } from '../quality/quality-gates.js';
+import { LOG_LEVELS } from '../domain/log-levels.js';
+import { GATE_IDS, type GateId } from '../domain/quality-gates.js';
 
 /**
  * Every configuration key, in one table: its validation, where it may come from and its

@@ -1,7 +1,7 @@
 import type { DatasetRow } from '../domain/dataset.js';
 import { EXCLUSION_REASONS, type ExclusionReason } from '../domain/exclusions.js';
 import type { RunSpec } from '../domain/run-spec.js';
-import { GATE_IDS, GATE_REASONS, NEAR_DUPLICATE } from '../quality/quality-gates.js';
+import { GATE_IDS, GATE_REASONS, NEAR_DUPLICATE } from '../domain/quality-gates.js';
 import type { MetadataLine, StudyLine } from './dataset-jsonl.js';
 import type { DatasetManifest } from './dataset-manifest.js';
 import { cellText, code, table } from './markdown.js';

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import type { MetadataLine, StudyLine } from './dataset-jsonl.js';
 import { datasetVersion, type DatasetManifest, type ManifestEntry } from './dataset-manifest.js';
-import { joinKey, type DatasetKeys } from './object-keys.js';
+import { joinKey } from '../domain/object-key.js';
+import type { DatasetKeys } from './object-keys.js';
 import type { ObjectStore } from '../domain/object-store.js';
 import { patientsInSeveralSplits } from './patient-splits.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RenderOptions } from './render.js';
-import type { GateId } from '../quality/quality-gates.js';
+import type { GateId } from './quality-gates.js';
 
 /** One split of the dataset and its share of the patients. */
 export interface SplitShare {

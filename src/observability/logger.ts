@@ -1,10 +1,8 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { EtlError } from '../domain/errors.js';
+import { LOG_LEVELS, type LogLevel } from '../domain/log-levels.js';
 
 export type { Logger };
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * json: pino's JSON lines, for log collectors. plain: one line per record for humans and files.

@@ -6,7 +6,8 @@ import { asEtlError, EtlError } from '../domain/errors.js';
 import { RetryAfterError } from '../source/http-fetcher.js';
 import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../dataset/object-keys.js';
-import { firstExclusion, instanceGates, NEAR_DUPLICATE } from '../quality/quality-gates.js';
+import { NEAR_DUPLICATE } from '../domain/quality-gates.js';
+import { firstExclusion, instanceGates } from '../quality/quality-gates.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from '../domain/run-spec.js';
 

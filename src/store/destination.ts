@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EtlError, isEtlError } from '../domain/errors.js';
 import { redactUrl } from '../domain/redact.js';
-import { checkObjectKey, joinKey } from '../dataset/object-keys.js';
+import { checkObjectKey, joinKey } from '../domain/object-key.js';
 
 /**
  * Where a dataset goes. `prefix` is the dataset's folder inside the destination: object keys

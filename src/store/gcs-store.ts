@@ -1,6 +1,6 @@
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { EtlError } from '../domain/errors.js';
-import { checkObjectKey } from '../dataset/object-keys.js';
+import { checkObjectKey } from '../domain/object-key.js';
 import {
   describeBytes,
   objectConflict,

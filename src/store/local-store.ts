@@ -17,7 +17,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EtlError } from '../domain/errors.js';
 import { isProcessAlive } from '../domain/process-alive.js';
-import { checkObjectKey } from '../dataset/object-keys.js';
+import { checkObjectKey } from '../domain/object-key.js';
 import {
   describeBytes,
   objectConflict,

@@ -6,7 +6,7 @@ import { metadataLines, studyLines } from '../../../src/dataset/dataset-jsonl.js
 import { buildManifest } from '../../../src/dataset/dataset-manifest.js';
 import { buildDatasetReadme, NOT_DEIDENTIFIED } from '../../../src/dataset/dataset-readme.js';
 import { assignSplits } from '../../../src/dataset/patient-splits.js';
-import { GATE_IDS } from '../../../src/quality/quality-gates.js';
+import { GATE_IDS } from '../../../src/domain/quality-gates.js';
 import { datasetRow } from './dataset-rows.js';
 
 function description(overrides: Partial<DatasetDescription> = {}): DatasetDescription {

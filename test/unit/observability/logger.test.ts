@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
-import { createLogger, type LogFormat, type LogLevel } from '../../../src/observability/logger.js';
+import type { LogLevel } from '../../../src/domain/log-levels.js';
+import { createLogger, type LogFormat } from '../../../src/observability/logger.js';
 
 function capture(format: LogFormat, level: LogLevel = 'info') {
   const stream = new PassThrough();

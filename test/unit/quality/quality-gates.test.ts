@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceAttributes } from '../../../src/domain/dataset.js';
 import type { ImageStats } from '../../../src/domain/render.js';
+import { GATE_IDS, GATE_REASONS } from '../../../src/domain/quality-gates.js';
 import {
   firstExclusion,
-  GATE_IDS,
-  GATE_REASONS,
   instanceGates,
   type GateInput,
 } from '../../../src/quality/quality-gates.js';
