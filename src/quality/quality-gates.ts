@@ -1,6 +1,6 @@
 import type { InstanceAttributes } from '../domain/dataset.js';
 import type { Exclusion } from '../domain/exclusions.js';
-import { GATE_REASONS, type GateId } from '../domain/quality-gates.js';
+import type { GateId } from '../domain/quality-gates.js';
 import type { ImageStats } from '../domain/render.js';
 
 /**
