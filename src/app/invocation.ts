@@ -1,20 +1,8 @@
 import { loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { ERROR_CODES, isEtlError } from '../domain/errors.js';
-import {
-  captureError,
-  flushErrorTracking,
-  initErrorTracking,
-} from '../observability/error-tracking.js';
+import { EXIT_STOPPED } from '../domain/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { RunStopped } from '../pipeline/limiter.js';
 import { configFlags } from '../config/flags.js';
-import { executeRun, type RunInvocation } from './local-run.js';
-import { TOOL_VERSION } from './package-info.js';
-import { executeQueuedRun } from './queued-run.js';
-
-/** Exit code of a run stopped by a signal after finishing its instances in flight. */
-export const EXIT_STOPPED = 130;
 
 /** The configuration for one command: its flags over the environment, `.env` and defaults. */
 export function resolveConfig(
@@ -54,42 +42,4 @@ export function stopSignal(logger: Logger): AbortSignal {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return controller.signal;
-}
-
-/**
- * Runs the pipeline for `run` and `demo`, here or on the workers (`--executor`), and sets the
- * process exit code from its outcome.
- */
-export async function runAndExit(
-  config: Config,
-  options: Record<string, unknown>,
-  logger: Logger,
-): Promise<void> {
-  const resume = options.resume;
-  const invocation: RunInvocation = {
-    config,
-    logger,
-    resume: resume === true ? true : typeof resume === 'string' ? resume : undefined,
-    out: process.stdout,
-    signal: stopSignal(logger),
-  };
-  initErrorTracking(config.sentryDsn, TOOL_VERSION);
-  try {
-    process.exitCode =
-      config.executor === 'bullmq'
-        ? await executeQueuedRun({ ...invocation, detach: options.detach === true })
-        : await executeRun(invocation);
-  } catch (error) {
-    if (isFatal(error)) {
-      captureError(error, { command: 'run' });
-      await flushErrorTracking();
-    }
-    throw error;
-  }
-}
-
-/** Errors worth tracking: not a stop the user asked for, nor a usage or configuration mistake. */
-function isFatal(error: unknown): boolean {
-  if (error instanceof RunStopped) return false;
-  return !isEtlError(error) || ERROR_CODES[error.code].exitCode === 1;
 }

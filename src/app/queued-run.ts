@@ -1,27 +1,32 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
-import { EtlError } from '../domain/errors.js';
-import { Ledger, type RunCounts, type RunRecord } from '../ledger/ledger.js';
 import { datasetKeys } from '../dataset/object-keys.js';
-import type { Logger } from '../observability/logger.js';
-import { ensurePlanned } from '../pipeline/run.js';
-import { dispatchRun, finalizeJobState, type JobRetry } from '../pipeline/bullmq-dispatch.js';
+import { EtlError } from '../domain/errors.js';
+import type { RunCounts, RunRecord } from '../ledger/ledger.js';
+import {
+  dispatchRun,
+  finalizeJobState,
+  redispatchIfLost,
+  type JobRetry,
+} from '../pipeline/bullmq-dispatch.js';
 import { RunStopped } from '../pipeline/limiter.js';
-import { queueSettingsOrFail, RunQueues } from '../queue/queues.js';
-import { openState } from './compose.js';
+import { ensurePlanned } from '../pipeline/run.js';
+import type { Composition } from './compose.js';
+import type { RunInvocation } from './local-run.js';
 import {
   announceRun,
   EXIT_OK,
   progressCounts,
-  resolveRunTarget,
-  warnIfNotDeidentified,
-  sourceOpener,
   writeAlreadyComplete,
   writeSummary,
-  type RunInvocation,
+} from './run-console.js';
+import {
+  resolveRunTarget,
+  sourceOpener,
+  warnIfNotDeidentified,
   type RunTarget,
-} from './local-run.js';
+} from './run-target.js';
 
 // How often `run` looks at the ledger and the queue while it follows a run.
 const FOLLOW_POLL_MS = 500;
@@ -44,38 +49,38 @@ export interface EnqueuedRun {
 /**
  * Plans the run (unless the ledger has it already) and enqueues its unfinished batches and its
  * finalize; a finished run is left alone. Used by `run --executor bullmq` and by workers
- * starting a scheduled run. The caller closes `target.destination.store`.
+ * starting a scheduled run (`config` is then the schedule's).
  */
 export async function enqueueRun(
+  root: Composition,
   config: Config,
-  logger: Logger,
-  ledger: Ledger,
-  queues: RunQueues,
   resume?: string | true,
 ): Promise<EnqueuedRun> {
-  const target = await resolveRunTarget(config, ledger, resume);
+  const { logger } = root;
+  const ledger = await root.ledger();
+  const target = await resolveRunTarget(root, config, resume);
   warnIfNotDeidentified(logger, target.spec);
-  try {
-    const existing = await ledger.findRun(target.runId);
-    if (existing?.status === 'finalized') {
-      const counts = await ledger.counts(existing.runId);
-      return { run: existing, target, alreadyComplete: true, dispatchedAtMs: 0, before: counts };
-    }
-    const run = await ensurePlanned(
-      ledger,
-      logger,
-      { runId: target.runId, spec: target.spec, openSource: sourceOpener(config, target.spec) },
-      existing,
-    );
-    const before = await ledger.counts(run.runId);
-    const dispatchedAtMs = await ledger.clockMs();
-    const { batches } = await dispatchRun(queues, ledger, run, jobRetryOf(config));
-    logger.info({ runId: run.runId, batches }, 'enqueued for the workers');
-    return { run, target, alreadyComplete: false, dispatchedAtMs, before };
-  } catch (error) {
-    await target.destination.store.close();
-    throw error;
+  const existing = await ledger.findRun(target.runId);
+  if (existing?.status === 'finalized') {
+    const counts = await ledger.counts(existing.runId);
+    return { run: existing, target, alreadyComplete: true, dispatchedAtMs: 0, before: counts };
   }
+  const queues = await root.queues();
+  const run = await ensurePlanned(
+    ledger,
+    logger,
+    {
+      runId: target.runId,
+      spec: target.spec,
+      openSource: sourceOpener(root, config, target.spec),
+    },
+    existing,
+  );
+  const before = await ledger.counts(run.runId);
+  const dispatchedAtMs = await ledger.clockMs();
+  const { batches } = await dispatchRun(queues, ledger, run, jobRetryOf(config));
+  logger.info({ runId: run.runId, batches }, 'enqueued for the workers');
+  return { run, target, alreadyComplete: false, dispatchedAtMs, before };
 }
 
 /**
@@ -84,87 +89,74 @@ export async function enqueueRun(
  * run id and return). While following it enqueues the run again if Redis lost its jobs.
  */
 export async function executeQueuedRun(
+  root: Composition,
   invocation: RunInvocation & { detach: boolean },
 ): Promise<number> {
-  const { config, logger, out } = invocation;
-  const settings = queueSettingsOrFail(config);
-  const stateDb = await openState(config);
+  const { out } = invocation;
+  // Refused before anything is opened when Redis or a shared state database is missing.
+  root.queueSettings();
+  const ledger = await root.ledger();
+  const started = performance.now();
+  const enqueued = await enqueueRun(root, root.config, invocation.resume);
+  const { run, target } = enqueued;
+  if (enqueued.alreadyComplete) {
+    return writeAlreadyComplete(out, run, enqueued.before);
+  }
+  if (invocation.detach) {
+    out.write(`${run.runId}\n`);
+    return EXIT_OK;
+  }
+  const planned = performance.now();
+  const { before } = enqueued;
+  const progress = announceRun(root.config, root.logger, out, run, before);
   try {
-    const ledger = await Ledger.open(stateDb);
-    const queues = await RunQueues.open(settings);
-    try {
-      const started = performance.now();
-      const enqueued = await enqueueRun(config, logger, ledger, queues, invocation.resume);
-      const { run, target } = enqueued;
-      try {
-        if (enqueued.alreadyComplete) {
-          return writeAlreadyComplete(out, run, enqueued.before);
-        }
-        if (invocation.detach) {
-          out.write(`${run.runId}\n`);
-          return EXIT_OK;
-        }
-        const planned = performance.now();
-        const { before } = enqueued;
-        const progress = announceRun(invocation, run, before);
-        try {
-          const followed = await followRun(invocation, ledger, queues, run, before, (counts) =>
-            progress?.update(
-              progressCounts(before, {
-                delivered: counts.delivered - before.delivered,
-                failed: counts.failed - before.failed,
-                excluded: counts.excluded - before.excluded,
-                bytes:
-                  counts.dicomBytes + counts.imageBytes - before.dicomBytes - before.imageBytes,
-              }),
-            ),
-          );
-          progress?.stop();
-          const finished = performance.now();
-          // Processing ends with the last instance the workers recorded, on the state
-          // database's clock like the enqueue time: exact, whatever the polling interval.
-          const { lastSettledAt } = await ledger.activity(run.runId, 0);
-          const processMs =
-            lastSettledAt === null || before.pending === 0
-              ? (followed.settledAt ?? finished) - planned
-              : Math.max(0, Date.parse(lastSettledAt) - enqueued.dispatchedAtMs);
-          return writeSummary(
-            out,
-            {
-              planMs: planned - started,
-              processMs,
-              finalizeMs: Math.max(0, finished - planned - processMs),
-              totalMs: finished - started,
-            },
-            before,
-            followed.counts,
-            `${target.destination.store.displayUrl}/${datasetKeys(run.spec.prefix).failures.full}`,
-          );
-        } catch (error) {
-          progress?.stop();
-          throw error;
-        }
-      } finally {
-        await target.destination.store.close();
-      }
-    } finally {
-      await queues.close();
-    }
-  } finally {
-    await stateDb.close();
+    const followed = await followRun(root, invocation.signal, run, before, (counts) =>
+      progress?.update(
+        progressCounts(before, {
+          delivered: counts.delivered - before.delivered,
+          failed: counts.failed - before.failed,
+          excluded: counts.excluded - before.excluded,
+          bytes: counts.dicomBytes + counts.imageBytes - before.dicomBytes - before.imageBytes,
+        }),
+      ),
+    );
+    progress?.stop();
+    const finished = performance.now();
+    // Processing ends with the last instance the workers recorded, on the state database's
+    // clock like the enqueue time: exact, whatever the polling interval.
+    const { lastSettledAt } = await ledger.activity(run.runId, 0);
+    const processMs =
+      lastSettledAt === null || before.pending === 0
+        ? (followed.settledAt ?? finished) - planned
+        : Math.max(0, Date.parse(lastSettledAt) - enqueued.dispatchedAtMs);
+    return writeSummary(
+      out,
+      {
+        planMs: planned - started,
+        processMs,
+        finalizeMs: Math.max(0, finished - planned - processMs),
+        totalMs: finished - started,
+      },
+      before,
+      followed.counts,
+      `${target.destination.store.displayUrl}/${datasetKeys(run.spec.prefix).failures.full}`,
+    );
+  } catch (error) {
+    progress?.stop();
+    throw error;
   }
 }
 
 /** Polls the ledger until the run is finalized; fails if it is cancelled or cannot finish. */
 async function followRun(
-  invocation: RunInvocation,
-  ledger: Ledger,
-  queues: RunQueues,
+  root: Composition,
+  signal: AbortSignal,
   run: RunRecord,
   before: RunCounts,
   onCounts: (counts: RunCounts) => void,
 ): Promise<{ counts: RunCounts; settledAt: number | null }> {
-  const { logger, signal } = invocation;
+  const { logger } = root;
+  const [ledger, queues] = await Promise.all([root.ledger(), root.queues()]);
   const { runId } = run;
   let settledAt: number | null = before.pending === 0 ? performance.now() : null;
   for (;;) {
@@ -194,11 +186,7 @@ async function followRun(
       });
     }
     if (job.state === 'missing') {
-      const { batches } = await dispatchRun(queues, ledger, current, jobRetryOf(invocation.config));
-      logger.warn(
-        { runId, batches },
-        'the queue had lost this run’s jobs (Redis restarted?): enqueued its unfinished batches again from the ledger',
-      );
+      await redispatchIfLost(queues, ledger, current, jobRetryOf(root.config), logger);
     }
     await sleep(FOLLOW_POLL_MS);
   }

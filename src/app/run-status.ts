@@ -1,6 +1,10 @@
-import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import type { RunActivity, RunCounts, RunRecord } from '../ledger/ledger.js';
 import { formatBytes, formatClock } from '../observability/human-units.js';
+import type { Composition } from './compose.js';
+
+// The window of "current" throughput: long enough to span a few batches settling.
+const RATE_WINDOW_SECONDS = 60;
 
 /**
  * Instances per second: over the recent window while the run has pending instances (what the
@@ -64,4 +68,23 @@ export function formatRunStatus(
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `eden-etl status [RUN]`: a run's progress from the ledger (the latest run without RUN). */
+export async function runStatus(root: Composition, runId: string | undefined): Promise<string> {
+  const ledger = await root.ledger();
+  const run = runId === undefined ? await ledger.latestRun() : await ledger.findRun(runId);
+  if (run === null) {
+    throw new EtlError(
+      'RUN_NOT_FOUND',
+      runId === undefined ? 'there is no run yet' : 'no run has this id',
+      {
+        subject: runId,
+        hint: 'check the state database (STATE_DATABASE_URL or --state-dir) and the run id',
+      },
+    );
+  }
+  const counts = await ledger.counts(run.runId);
+  const activity = await ledger.activity(run.runId, RATE_WINDOW_SECONDS);
+  return formatRunStatus(run, counts, activity, Date.now());
 }

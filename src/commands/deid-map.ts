@@ -1,11 +1,12 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EtlError } from '../domain/errors.js';
-import { Ledger, type LedgerPseudonym } from '../ledger/ledger.js';
+import type { LedgerPseudonym } from '../ledger/ledger.js';
 import { buildCsv, cell, type CsvColumn } from '../dataset/csv-format.js';
-import { openState } from '../app/compose.js';
+import { withComposition } from '../app/compose.js';
 import { addConfigFlags } from '../config/flags.js';
-import { resolveConfig } from '../app/invocation.js';
+import { loggerFor, resolveConfig } from '../app/invocation.js';
+import { COMMANDS } from './catalog.js';
 
 const COLUMNS: readonly CsvColumn<LedgerPseudonym>[] = [
   {
@@ -33,15 +34,13 @@ const COLUMNS: readonly CsvColumn<LedgerPseudonym>[] = [
  * data steward who must re-identify a finding. It is the one way the map leaves the ledger, so
  * it goes to a local file readable by its owner only, never to the dataset's destination.
  */
-export function addDeidMapCommand(program: Command): void {
+export function define(program: Command): void {
   addConfigFlags(
     program
       .command('deid-map')
       .argument('<run>', 'the run id (printed by the run, and in README-dataset.md)')
       .requiredOption('--out <file>', 'local CSV file to write the map to (mode 0600)')
-      .description(
-        'Export the real → pseudonym map of a de-identified run to a local CSV, for the data steward.',
-      ),
+      .description(COMMANDS['deid-map'].description),
   ).action(async (runId: string, options: Record<string, unknown>) => {
     const out = String(options.out);
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
@@ -51,9 +50,8 @@ export function addDeidMapCommand(program: Command): void {
       });
     }
     const { config } = resolveConfig(options);
-    const state = await openState(config);
-    try {
-      const ledger = await Ledger.open(state);
+    await withComposition(config, loggerFor(config), async (root) => {
+      const ledger = await root.ledger();
       const run = await ledger.findRun(runId);
       if (run === null) {
         throw new EtlError('RUN_NOT_FOUND', 'no run has this id', {
@@ -71,8 +69,6 @@ export function addDeidMapCommand(program: Command): void {
       // writeFile's mode applies to a new file only; an existing one may be readable by others.
       await chmod(out, 0o600);
       process.stdout.write(`${pairs.length} pseudonyms of run ${runId} written to ${out}\n`);
-    } finally {
-      await state.close();
-    }
+    });
   });
 }

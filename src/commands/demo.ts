@@ -1,21 +1,20 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ensureSamplePacs } from '../demo/sample-pacs.js';
-import { openPglite } from '../sql/pglite-client.js';
+import { loggerFor, resolveConfig } from '../app/invocation.js';
+import { runAndExit } from '../app/run.js';
 import { addConfigFlags } from '../config/flags.js';
-import { loggerFor, resolveConfig, runAndExit } from '../app/invocation.js';
+import { ensureSamplePacs } from '../demo/sample-pacs.js';
+import { COMMANDS } from './catalog.js';
 
 /** The sample PACS is always generated from this seed: every user's demo has the same data. */
 const SAMPLE_PACS_SEED = 1;
 const DEMO_DESTINATION = 'file://./output';
 
-export function addDemoCommand(program: Command): void {
+export function define(program: Command): void {
   addConfigFlags(
     program
       .command('demo')
-      .description(
-        'Create the built-in sample PACS (once) and run the ETL on it into ./output. Accepts every option of `run`.',
-      )
+      .description(COMMANDS.demo.description)
       .option('--resume [run-id]', 'Continue an unfinished run (the latest one without an id)'),
     ['source'],
   ).action(async (options: Record<string, unknown>) => {
@@ -29,8 +28,9 @@ export function addDemoCommand(program: Command): void {
     });
     const logger = loggerFor(config);
     const dir = resolve(samplePacsDir);
-    const pacs = await openPglite(`${dir}/db`, 'the sample PACS database');
-    try {
+    // Created (or checked) in the PACS database the run plans from, when it plans: a rerun of
+    // a finished demo opens neither.
+    await runAndExit(config, options, logger, async (pacs) => {
       const summary = await ensureSamplePacs(
         pacs,
         { dir, studies: config.studies, seed: SAMPLE_PACS_SEED },
@@ -40,9 +40,6 @@ export function addDemoCommand(program: Command): void {
         summary,
         summary.created ? `sample PACS ready in ${dir}` : `sample PACS reused from ${dir}`,
       );
-    } finally {
-      await pacs.close();
-    }
-    await runAndExit(config, options, logger);
+    });
   });
 }

@@ -1,22 +1,40 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { ERROR_CODES, EtlError } from '../domain/errors.js';
-import { RunStopped } from '../pipeline/limiter.js';
-import { addConfigCommand } from './config.js';
-import { addConvertCommand } from './convert.js';
-import { addDeidMapCommand } from './deid-map.js';
-import { addDashboardCommand } from './dashboard.js';
-import { addDemoCommand } from './demo.js';
-import { EXIT_STOPPED } from '../app/invocation.js';
+import { Command, CommanderError, Help } from 'commander';
 import { TOOL_VERSION } from '../app/package-info.js';
-import { addRunCommand } from './run.js';
-import { addSamplePacsCommand } from './sample-pacs.js';
-import { addVerifyCommand } from './verify.js';
-import { addCancelCommand } from './cancel.js';
-import { addRetryCommand } from './retry.js';
-import { addScheduleCommand } from './schedule.js';
-import { addStatusCommand } from './status.js';
-import { addWorkerCommand } from './worker.js';
+import { ERROR_CODES, EtlError, EXIT_STOPPED } from '../domain/errors.js';
+import { RunStopped } from '../pipeline/limiter.js';
+import { COMMANDS, type CommandName } from './catalog.js';
+
+/** A command's definition: its flags and its action, which loads what the command uses. */
+type Definition = { define(program: Command): void };
+
+// Loaded only for the command invoked: `--version`, `--help` and every other command do not
+// pay for the dependencies of this one.
+const DEFINITIONS: Record<CommandName, () => Promise<Definition>> = {
+  run: () => import('./run.js'),
+  demo: () => import('./demo.js'),
+  convert: () => import('./convert.js'),
+  worker: () => import('./worker.js'),
+  status: () => import('./status.js'),
+  retry: () => import('./retry.js'),
+  cancel: () => import('./cancel.js'),
+  schedule: () => import('./schedule.js'),
+  'sample-pacs': () => import('./sample-pacs.js'),
+  dashboard: () => import('./dashboard.js'),
+  verify: () => import('./verify.js'),
+  config: () => import('./config.js'),
+  'deid-map': () => import('./deid-map.js'),
+};
+
+const isCommand = (name: string | undefined): name is CommandName =>
+  name !== undefined && Object.hasOwn(COMMANDS, name);
+
+/** The command the arguments invoke (`help X` asks for X's help), if any. */
+function invokedCommand(args: readonly string[]): CommandName | undefined {
+  const words = args.filter((arg) => !arg.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return isCommand(name) ? name : undefined;
+}
 
 /**
  * Exit codes: 0 all delivered; 3 finished with failed instances; 2 invalid usage or
@@ -29,22 +47,25 @@ const program = new Command()
   )
   .version(TOOL_VERSION)
   .showHelpAfterError()
-  .exitOverride();
-addRunCommand(program);
-addDemoCommand(program);
-addConvertCommand(program);
-addWorkerCommand(program);
-addStatusCommand(program);
-addRetryCommand(program);
-addCancelCommand(program);
-addScheduleCommand(program);
-addSamplePacsCommand(program);
-addDashboardCommand(program);
-addVerifyCommand(program);
-addConfigCommand(program);
-addDeidMapCommand(program);
+  .exitOverride()
+  .configureHelp({
+    // The catalog's term for the top-level commands, which are not defined when listed;
+    // commander's own for the subcommands of the one that is (`schedule add …`).
+    subcommandTerm: (command) => {
+      const name = command.name();
+      return command.parent?.parent === null && isCommand(name)
+        ? COMMANDS[name].term
+        : new Help().subcommandTerm(command);
+    },
+  });
 
 try {
+  const invoked = invokedCommand(process.argv.slice(2));
+  for (const name of Object.keys(COMMANDS) as CommandName[]) {
+    if (name === invoked) (await DEFINITIONS[name]()).define(program);
+    // The others only as `--help` lists them (and for commander's "did you mean").
+    else program.command(name).description(COMMANDS[name].description);
+  }
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
+import { loggerFor, resolveConfig } from '../app/invocation.js';
+import { runAndExit } from '../app/run.js';
 import { addConfigFlags } from '../config/flags.js';
-import { loggerFor, resolveConfig, runAndExit } from '../app/invocation.js';
+import { COMMANDS } from './catalog.js';
 
-export function addRunCommand(program: Command): void {
+export function define(program: Command): void {
   addConfigFlags(
     program
       .command('run')
-      .description('Run the ETL against a PACS database (--source) into a destination (--dest).')
+      .description(COMMANDS.run.description)
       .option('--resume [run-id]', 'Continue an unfinished run (the latest one without an id)')
       .option(
         '--detach',

@@ -1,11 +1,10 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ensureSamplePacs, SAMPLE_PACS_DEFAULTS } from '../demo/sample-pacs.js';
-import { EtlError } from '../domain/errors.js';
 import { redactUrl } from '../domain/redact.js';
-import { openPg } from '../sql/pg-client.js';
-import { openPglite } from '../sql/pglite-client.js';
+import { withComposition } from '../app/compose.js';
 import { loggerFor, resolveConfig } from '../app/invocation.js';
+import { COMMANDS } from './catalog.js';
 
 /**
  * `eden-etl sample-pacs --into URL`: the sample PACS in a database of the user's (a real
@@ -13,12 +12,10 @@ import { loggerFor, resolveConfig } from '../app/invocation.js';
  * server. The files go to --files, and file_url points at them (or at --base-url when they are
  * served over HTTP).
  */
-export function addSamplePacsCommand(program: Command): void {
+export function define(program: Command): void {
   program
     .command('sample-pacs')
-    .description(
-      'Load the sample PACS (schema, rows and DICOM files) into a PostgreSQL database or a PGlite directory.',
-    )
+    .description(COMMANDS['sample-pacs'].description)
     .requiredOption('--into <url>', 'postgres://user:pass@host:port/db, or pglite:DIR')
     .option('--studies <n>', 'Live studies to generate', String(SAMPLE_PACS_DEFAULTS.studies))
     .option('--files <dir>', 'Where the DICOM files are written', '.eden/sample-pacs')
@@ -38,24 +35,8 @@ export function addSamplePacsCommand(program: Command): void {
       const logger = loggerFor(config);
       const into = options.into ?? '';
       const seed = Number(options.seed);
-      const db = into.startsWith('pglite:')
-        ? await openPglite(resolve(into.slice('pglite:'.length)), 'the sample PACS database')
-        : /^postgres(ql)?:\/\//.test(into)
-          ? openPg({
-              connectionString: into,
-              maxConnections: 1,
-              applicationName: 'eden-etl sample-pacs',
-              readOnly: false,
-              statementTimeoutMs: 0,
-            })
-          : null;
-      if (db === null) {
-        throw new EtlError(
-          'USAGE',
-          `--into: received ${JSON.stringify(redactUrl(into))}; expected postgres://… or pglite:DIR`,
-        );
-      }
-      try {
+      await withComposition(config, logger, async (root) => {
+        const db = await root.writableDatabase(into, 'the sample PACS database');
         const summary = await ensureSamplePacs(
           db,
           {
@@ -74,8 +55,6 @@ export function addSamplePacsCommand(program: Command): void {
           `${summary.studies} studies (+${summary.deletedStudies} deleted), ${summary.series} series, ` +
             `${summary.instances} instances, ${summary.reportFields} report fields in ${redactUrl(into)}\n`,
         );
-      } finally {
-        await db.close();
-      }
+      });
     });
 }

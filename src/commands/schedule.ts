@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
+import { withComposition } from '../app/compose.js';
+import { loggerFor, resolveConfig } from '../app/invocation.js';
+import { addSchedule, listSchedules, removeSchedule, type Firing } from '../app/schedules.js';
+import { addSelectedConfigFlags } from '../config/flags.js';
+import { runOptionsOf } from '../config/run-args.js';
 import { EtlError } from '../domain/errors.js';
 import { carriesSecret } from '../domain/redact.js';
-import { addSelectedConfigFlags } from '../config/flags.js';
-import { resolveConfig } from '../app/invocation.js';
-import { withQueues } from '../app/queue-session.js';
-import { runOptionsOf } from '../config/run-args.js';
-
-// Schedule jobs are small; the last ones are kept for the dashboard.
-const KEEP_SCHEDULE_JOBS = { count: 100 };
+import { COMMANDS } from './catalog.js';
 
 function positiveSeconds(text: string): number {
   const seconds = Number(text);
@@ -20,16 +19,32 @@ function positiveSeconds(text: string): number {
   return seconds;
 }
 
+/** --cron or --every, exactly one. */
+function firingOf(options: Record<string, unknown>): Firing {
+  const cron = typeof options.cron === 'string' ? options.cron : undefined;
+  const every = typeof options.every === 'string' ? positiveSeconds(options.every) : undefined;
+  if (cron !== undefined && every === undefined) {
+    return { cron, tz: typeof options.tz === 'string' ? options.tz : undefined };
+  }
+  if (every !== undefined && cron === undefined) return { everySeconds: every };
+  throw new EtlError('USAGE', 'give one of --cron PATTERN or --every SECONDS');
+}
+
+/** Prints what `work` returns, with a composition of the command's configuration. */
+async function withQueues(
+  options: Record<string, unknown>,
+  work: Parameters<typeof withComposition<string>>[2],
+): Promise<void> {
+  const { config } = resolveConfig(options);
+  process.stdout.write(await withComposition(config, loggerFor(config), work));
+}
+
 /**
- * `eden-etl schedule add|list|remove`: recurring runs on BullMQ job schedulers (what Celery beat
- * did). A schedule keeps its `run` options; at each firing a worker plans and enqueues that run.
  * The same options make the same run id, so a firing whose run is complete does nothing: use
  * `--seed random` for a new sample at each firing.
  */
-export function addScheduleCommand(program: Command): void {
-  const schedule = program
-    .command('schedule')
-    .description('Recurring runs, started by the workers (BullMQ job schedulers).');
+export function define(program: Command): void {
+  const schedule = program.command('schedule').description(COMMANDS.schedule.description);
 
   addSelectedConfigFlags(
     schedule
@@ -44,13 +59,8 @@ export function addScheduleCommand(program: Command): void {
       .option('--tz <zone>', 'time zone of the cron pattern, e.g. Europe/Paris'),
     ['queuePrefix'],
   ).action(async (name: string, runArgs: string[], options: Record<string, unknown>) => {
-    const cron = typeof options.cron === 'string' ? options.cron : undefined;
-    const every = typeof options.every === 'string' ? positiveSeconds(options.every) : undefined;
-    if ((cron === undefined) === (every === undefined)) {
-      throw new EtlError('USAGE', 'give one of --cron PATTERN or --every SECONDS');
-    }
-    const secret = runArgs.find(carriesSecret);
-    if (secret !== undefined) {
+    const firing = firingOf(options);
+    if (runArgs.some(carriesSecret)) {
       throw new EtlError(
         'CONFIG_INVALID',
         'a run option carries credentials, which would be stored in Redis',
@@ -61,46 +71,13 @@ export function addScheduleCommand(program: Command): void {
     }
     // Checked now, with this machine's environment, so a typo fails here and not at 2 am.
     resolveConfig(runOptionsOf(runArgs));
-    const { config } = resolveConfig(options);
-    await withQueues(config, async (_ledger, queues) => {
-      await queues.schedules.upsertJobScheduler(
-        name,
-        cron === undefined
-          ? { every: Math.round((every ?? 0) * 1000) }
-          : { pattern: cron, ...(typeof options.tz === 'string' ? { tz: options.tz } : {}) },
-        {
-          name: 'run',
-          data: { schedule: name, args: runArgs },
-          opts: { removeOnComplete: KEEP_SCHEDULE_JOBS, removeOnFail: KEEP_SCHEDULE_JOBS },
-        },
-      );
-      process.stdout.write(
-        `Schedule ${name} saved: ${cron === undefined ? `every ${every} s` : `cron "${cron}"`} → eden-etl run ${runArgs.join(' ')}\n`,
-      );
-    });
+    await withQueues(options, (root) => addSchedule(root, name, firing, runArgs));
   });
 
   addSelectedConfigFlags(
     schedule.command('list').description('List the schedules with their next firing.'),
     ['queuePrefix'],
-  ).action(async (options: Record<string, unknown>) => {
-    const { config } = resolveConfig(options);
-    await withQueues(config, async (_ledger, queues) => {
-      const schedulers = await queues.schedules.getJobSchedulers(0, -1, true);
-      if (schedulers.length === 0) process.stdout.write('No schedule.\n');
-      for (const entry of schedulers) {
-        const when =
-          entry.pattern !== undefined && entry.pattern !== null
-            ? `cron "${entry.pattern}"${entry.tz === undefined || entry.tz === null ? '' : ` ${entry.tz}`}`
-            : `every ${Number(entry.every) / 1000} s`;
-        const next = entry.next === undefined ? '-' : new Date(entry.next).toISOString();
-        const args = (entry.template?.data as { args?: string[] } | undefined)?.args ?? [];
-        process.stdout.write(
-          `${entry.key}\t${when}\tnext ${next}\teden-etl run ${args.join(' ')}\n`,
-        );
-      }
-    });
-  });
+  ).action((options: Record<string, unknown>) => withQueues(options, listSchedules));
 
   addSelectedConfigFlags(
     schedule
@@ -108,16 +85,7 @@ export function addScheduleCommand(program: Command): void {
       .description('Remove schedule NAME.')
       .argument('<name>', 'schedule name'),
     ['queuePrefix'],
-  ).action(async (name: string, options: Record<string, unknown>) => {
-    const { config } = resolveConfig(options);
-    await withQueues(config, async (_ledger, queues) => {
-      if (!(await queues.schedules.removeJobScheduler(name))) {
-        throw new EtlError('USAGE', 'there is no schedule of this name', {
-          subject: name,
-          hint: '`eden-etl schedule list` shows them',
-        });
-      }
-      process.stdout.write(`Schedule ${name} removed.\n`);
-    });
-  });
+  ).action((name: string, options: Record<string, unknown>) =>
+    withQueues(options, (root) => removeSchedule(root, name)),
+  );
 }

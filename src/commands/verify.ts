@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { EtlError } from '../domain/errors.js';
 import { datasetKeys } from '../dataset/object-keys.js';
 import { verifyDataset } from '../dataset/verify-dataset.js';
-import { openDestination } from '../app/compose.js';
-import { resolveConfig } from '../app/invocation.js';
+import { withComposition } from '../app/compose.js';
+import { loggerFor, resolveConfig } from '../app/invocation.js';
+import { COMMANDS } from './catalog.js';
 
 /** Exit code when the dataset differs from its manifest. */
 const EXIT_DIFFERENCES = 3;
@@ -26,23 +27,17 @@ function localFolder(dest: string): { root: string; prefix: string } {
   return { root: dirname(path), prefix: basename(path) };
 }
 
-export function addVerifyCommand(program: Command): void {
+export function define(program: Command): void {
   program
     .command('verify')
-    .description(
-      'Re-read a delivered dataset (a folder or gs://bucket/prefix) and check it against its manifest.json: every object present with its checksum, CSV and JSONL files consistent, no patient in two splits. Exit 3 listing the differences.',
-    )
+    .description(COMMANDS.verify.description)
     .argument('<dest>', 'the dataset folder: a path, file://… or gs://bucket/prefix')
     .option('--env-file <path>', 'Read variables from this file', '.env')
     .action(async (dest: string, options: Record<string, unknown>) => {
       const { config } = resolveConfig(options);
       const where = dest.startsWith('gs://') ? { root: dest, prefix: '' } : localFolder(dest);
-      const destination = await openDestination(
-        where.root,
-        where.prefix,
-        config.gcsCredentialsPath,
-      );
-      try {
+      await withComposition(config, loggerFor(config), async (root) => {
+        const destination = await root.destination(where.root, where.prefix);
         const result = await verifyDataset(destination.store, datasetKeys(destination.prefix));
         const shown = `${destination.store.displayUrl}/${destination.prefix}`;
         if (result.differences.length === 0) {
@@ -57,8 +52,6 @@ export function addVerifyCommand(program: Command): void {
           `${result.differences.length} differences in ${shown} (dataset version ${result.version ?? 'unknown'})\n`,
         );
         process.exitCode = EXIT_DIFFERENCES;
-      } finally {
-        await destination.store.close();
-      }
+      });
     });
 }

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { StateReader } from '../app/compose.js';
 import { EtlError, isEtlError } from '../domain/errors.js';
 import type { RunInsights, RunOverview } from '../ledger/run-insights.js';
 import { imageLayout } from '../dataset/object-keys.js';
@@ -12,6 +12,7 @@ import { checkObjectKey, joinKey } from '../domain/object-key.js';
 import type { ObjectStore } from '../domain/object-store.js';
 import { captureError } from '../observability/error-tracking.js';
 import type { Logger } from '../observability/logger.js';
+import type { QueueViews } from '../queue/queue-views.js';
 import { RATE_WINDOW_MS } from '../observability/progress.js';
 import { basicAuth, checkExposure, isLoopbackHost } from './basic-auth.js';
 import { page, html } from './html.js';
@@ -25,19 +26,20 @@ import {
   type QueueState,
 } from './pages.js';
 
-/** Reads the ledger: for as long as `fn` runs, the state database is held. */
-export type LedgerReader = <T>(fn: (insights: RunInsights) => Promise<T>) => Promise<T>;
-
 export interface DashboardOptions {
   host: string;
   port: number;
   user: string;
   /** Undefined: no login, allowed on a loopback host only. */
   password: string | undefined;
-  readLedger: LedgerReader;
+  /** Reads the ledger: for as long as `fn` runs, the state database is held. */
+  readLedger: StateReader;
   /** The BullMQ queues when Redis is configured, else null. */
-  queues: { prefix: string; queues: Queue[] } | null;
-  /** Opens the destination a run wrote to (its root URL), for the preview's images. */
+  queues: Pick<QueueViews, 'prefix' | 'queues'> | null;
+  /**
+   * The destination a run wrote to (its root URL), for the preview's images: opened once and
+   * closed by the caller (the composition root).
+   */
   openStore: (rootUrl: string) => Promise<ObjectStore>;
   logger: Logger;
 }
@@ -90,7 +92,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       : { configured: true, prefix: options.queues.prefix };
   // Specs never change once a run exists, so image requests need not read the ledger again.
   const specs = new Map<string, RunOverview['spec']>();
-  const stores = new Map<string, Promise<ObjectStore>>();
 
   const findRun = async (insights: RunInsights, runId: string): Promise<RunOverview> => {
     const [run] = await insights.runs(WINDOW_SECONDS, runId);
@@ -101,17 +102,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     specs.set(run.runId, run.spec);
     return run;
-  };
-
-  const storeFor = (rootUrl: string): Promise<ObjectStore> => {
-    let store = stores.get(rootUrl);
-    if (store === undefined) {
-      store = options.openStore(rootUrl);
-      // A destination that failed to open is tried again on the next request.
-      store.catch(() => stores.delete(rootUrl));
-      stores.set(rootUrl, store);
-    }
-    return store;
   };
 
   const queueDepths = async (): Promise<QueueDepth[] | null> => {
@@ -248,7 +238,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     checkObjectKey(file);
     const spec =
       specs.get(runId) ?? (await readLedger((insights) => findRun(insights, runId))).spec;
-    const store = await storeFor(spec.destination);
+    const store = await options.openStore(spec.destination);
     const bytes = await store.read(joinKey(spec.prefix, `${dir}/${file}`));
     if (bytes === null) {
       response.status(404).type('text/plain').send('the image is not in the destination\n');
@@ -321,13 +311,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         server.closeAllConnections();
         server.close(() => resolve());
       });
-      for (const store of stores.values()) {
-        await store.then(
-          (opened) => opened.close(),
-          // It failed to open; there is nothing to close.
-          () => undefined,
-        );
-      }
     },
   };
 }

@@ -44,6 +44,12 @@ export const ERROR_CODES = {
   },
 } as const satisfies Record<string, { retryable: boolean; exitCode: number; summary: string }>;
 
+/**
+ * Exit code of a command stopped by a signal (once: after its instances in flight; twice: at
+ * once). A run stopped so resumes with the same command.
+ */
+export const EXIT_STOPPED = 130;
+
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface EtlErrorOptions {

@@ -1,7 +1,8 @@
 import type { Ledger, RunRecord } from '../ledger/ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { QUEUE_NAMES } from '../queue/queue-names.js';
-import { batchJobId, finalizeJobId, type RunQueues } from '../queue/queues.js';
+import type { RunQueues } from '../queue/queues.js';
+import { batchJobId, finalizeJobId } from '../queue/settings.js';
 
 /** How batch jobs are retried: attempts in all, and the first backoff (doubled each time). */
 export interface JobRetry {
@@ -67,10 +68,30 @@ export async function finalizeJobState(
 }
 
 /**
- * Runs in progress in the ledger whose jobs Redis no longer has (it restarted without
- * persistence, or was flushed) are enqueued again from the ledger: only their pending
- * instances are redone. Runs planned less than `minAgeSeconds` ago are left to the command
- * that is enqueueing them. Returns the run ids enqueued again.
+ * Enqueues the run's current round again when Redis no longer has its finalize job (Redis
+ * restarted without persistence, or was flushed), saying so; only its pending instances are
+ * redone. Returns whether it had to.
+ */
+export async function redispatchIfLost(
+  queues: RunQueues,
+  ledger: Ledger,
+  run: RunRecord,
+  retry: JobRetry,
+  logger: Logger,
+): Promise<boolean> {
+  if ((await finalizeJobState(queues, run)).state !== 'missing') return false;
+  const { batches } = await dispatchRun(queues, ledger, run, retry);
+  logger.warn(
+    { runId: run.runId, batches },
+    'the queue had lost this run’s jobs (Redis restarted?): enqueued its unfinished batches again from the ledger',
+  );
+  return true;
+}
+
+/**
+ * Runs in progress in the ledger whose jobs Redis lost are enqueued again (redispatchIfLost).
+ * Runs planned less than `minAgeSeconds` ago are left to the command that is enqueueing them.
+ * Returns the run ids enqueued again.
  */
 export async function recoverLostRuns(
   queues: RunQueues,
@@ -81,13 +102,7 @@ export async function recoverLostRuns(
 ): Promise<string[]> {
   const recovered: string[] = [];
   for (const run of await ledger.runsInProgress(minAgeSeconds)) {
-    if ((await finalizeJobState(queues, run)).state !== 'missing') continue;
-    const { batches } = await dispatchRun(queues, ledger, run, retry);
-    logger.warn(
-      { runId: run.runId, batches },
-      'the queue had lost this run’s jobs (Redis restarted?): enqueued its unfinished batches again from the ledger',
-    );
-    recovered.push(run.runId);
+    if (await redispatchIfLost(queues, ledger, run, retry, logger)) recovered.push(run.runId);
   }
   return recovered;
 }

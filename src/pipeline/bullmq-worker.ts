@@ -1,29 +1,22 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { asEtlError } from '../domain/errors.js';
 import type { Ledger, RunRecord } from '../ledger/ledger.js';
 import { datasetKeys } from '../dataset/object-keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineContext } from './context.js';
 import { finalizeRun } from './finalize.js';
-import { processBatch } from './process-batch.js';
+import { OPEN_BATCHES, processBatch } from './process-batch.js';
 import type { RetryPolicy } from './process-item.js';
 import { recoverLostRuns, type JobRetry } from './bullmq-dispatch.js';
 import { createLimiter, RunStopped, type Limiter } from './limiter.js';
-import { QUEUE_NAMES } from '../queue/queue-names.js';
-import {
-  connectionOf,
-  type BatchJobData,
-  type FinalizeJobData,
-  type QueueSettings,
-  type RunQueues,
-  type ScheduleJobData,
-} from '../queue/queues.js';
+import type { JobProcessors } from '../queue/job-workers.js';
+import type { RunQueues } from '../queue/queues.js';
+import type { BatchJobData, FinalizeJobData, ScheduleJobData } from '../queue/settings.js';
 
 /** What the worker needs from the composition root. */
 export interface WorkerAdapters {
   ledger: Ledger;
   logger: Logger;
-  queues: RunQueues;
   /** The pipeline context of a run: the shared fetcher and renderer, the run's destination. */
   contextFor(run: RunRecord): Promise<PipelineContext>;
   /** Plans and enqueues the run a schedule describes. */
@@ -40,23 +33,8 @@ export interface RunWorkerOptions {
   concurrency: number;
   /** In-process tries of an instance before its batch job is retried by the queue. */
   itemRetry: RetryPolicy;
-  /** Retry settings for jobs this worker enqueues again (lost runs). */
-  jobRetry: JobRetry;
-  lockDurationMs: number;
-  stalledIntervalMs: number;
-  recoverIntervalMs: number;
 }
 
-export interface RunWorker {
-  /**
-   * Stops taking jobs; instances in flight finish, the rest of their batches go back to the
-   * queue for another worker (without counting a failed attempt). Resolves once all is closed.
-   */
-  stop(): Promise<void>;
-}
-
-/** Batch jobs open at once: the next batch's first instances fill the slots of one's tail. */
-const OPEN_BATCHES = 2;
 // How often a batch in progress checks whether its run was cancelled.
 const CANCEL_POLL_MS = 2000;
 
@@ -67,26 +45,19 @@ function jobError(error: unknown): Error {
 }
 
 /**
- * `eden-etl worker`: processes batch jobs with the pipeline's own per-batch code, finalize
- * jobs with its finalize, and schedule jobs by starting their run; and enqueues again the
- * runs whose jobs Redis lost. Everything it does is decided by the ledger: a batch job takes
- * the pending instances of its batch only, so a job redone after a crash, a stall or a lost
- * Redis delivers what is missing and nothing twice.
+ * What `eden-etl worker` does with its jobs: batch jobs run the pipeline's own per-batch code,
+ * finalize jobs its finalize, schedule jobs start their run. Everything is decided by the
+ * ledger: a batch job takes the pending instances of its batch only, so a job redone after a
+ * crash, a stall or a lost Redis delivers what is missing and nothing twice. Aborting `stopping`
+ * (SIGTERM) lets the instances in flight finish and puts the rest of their batches back.
  */
-export function startRunWorker(
-  settings: QueueSettings,
+export function runJobProcessors(
   adapters: WorkerAdapters,
   options: RunWorkerOptions,
-): RunWorker {
+  stopping: AbortSignal,
+): JobProcessors {
   const { ledger, logger } = adapters;
-  const stopping = new AbortController();
-  const sharedLimit = createLimiter(options.concurrency, stopping.signal);
-  const common = {
-    connection: connectionOf(settings),
-    prefix: settings.prefix,
-    lockDuration: options.lockDurationMs,
-    stalledInterval: options.stalledIntervalMs,
-  };
+  const sharedLimit = createLimiter(options.concurrency, stopping);
 
   const processBatchJob = async (job: Job<BatchJobData>, token?: string): Promise<string> => {
     const { runId, batchNo } = job.data;
@@ -123,7 +94,7 @@ export function startRunWorker(
       return 'done';
     } catch (error) {
       if (cancelled.signal.aborted) return 'cancelled';
-      if (stopping.signal.aborted && token !== undefined) {
+      if (stopping.aborted && token !== undefined) {
         // Back to the queue as it is: the next worker takes its pending instances.
         await job.moveToWait(token);
         throw new WaitingError();
@@ -181,41 +152,34 @@ export function startRunWorker(
     }
   };
 
-  const workers = [
-    new Worker<BatchJobData, string>(QUEUE_NAMES.batches, processBatchJob, {
-      ...common,
-      concurrency: OPEN_BATCHES,
-    }),
-    new Worker<FinalizeJobData, string>(QUEUE_NAMES.finalize, processFinalizeJob, common),
-    new Worker<ScheduleJobData, string>(QUEUE_NAMES.schedules, processScheduleJob, common),
-  ];
-  for (const worker of workers) {
-    // Redis going away is reported once per reconnect cycle by ioredis; jobs resume after.
-    worker.on('error', (error) => logger.warn({ queue: worker.name }, error.message));
-  }
+  return {
+    batch: processBatchJob,
+    finalize: processFinalizeJob,
+    schedule: processScheduleJob,
+    openBatches: OPEN_BATCHES,
+  };
+}
 
+/**
+ * Every `intervalMs`, enqueues again the runs in progress whose jobs Redis lost (see
+ * recoverLostRuns). Returns the function that stops it.
+ */
+export function startLostRunRecovery(
+  queues: RunQueues,
+  ledger: Ledger,
+  retry: JobRetry,
+  intervalMs: number,
+  logger: Logger,
+): () => void {
   let recovering = false;
-  const recoverTimer = setInterval(() => {
+  const timer = setInterval(() => {
     if (recovering) return;
     recovering = true;
-    recoverLostRuns(
-      adapters.queues,
-      ledger,
-      options.jobRetry,
-      options.recoverIntervalMs / 1000,
-      logger,
-    )
+    recoverLostRuns(queues, ledger, retry, intervalMs / 1000, logger)
       .catch((error: unknown) =>
         logger.warn(`lost-job check failed: ${asEtlError(error, 'INTERNAL').oneLine()}`),
       )
       .finally(() => (recovering = false));
-  }, options.recoverIntervalMs);
-
-  return {
-    async stop() {
-      clearInterval(recoverTimer);
-      stopping.abort();
-      await Promise.all(workers.map((worker) => worker.close()));
-    },
-  };
+  }, intervalMs);
+  return () => clearInterval(timer);
 }

@@ -1,4 +1,5 @@
 import { createLimiter, RunStopped, type Limiter } from './limiter.js';
+import { OPEN_BATCHES } from './process-batch.js';
 
 export interface LocalExecutorOptions {
   /** Instances in flight at once across batches. */
@@ -6,9 +7,6 @@ export interface LocalExecutorOptions {
   /** Aborting stops new instances from starting; those in flight finish. */
   signal?: AbortSignal;
 }
-
-/** How many batches are open at once: the next batch's first instances fill the slots the current batch's tail leaves free. */
-const OPEN_BATCHES = 2;
 
 /**
  * Runs batches in this process. One limiter bounds the instances in flight across batches,

@@ -5,6 +5,12 @@ import type { PipelineContext } from './context.js';
 import { processItem, type ItemResult, type RetryPolicy } from './process-item.js';
 
 /**
+ * Batches open at once in one process, whatever the executor: the next batch's first instances
+ * fill the slots the current batch's tail leaves free, so the process stays busy to the end.
+ */
+export const OPEN_BATCHES = 2;
+
+/**
  * Processes the pending instances of one batch (a contiguous slice of the frozen selection).
  * Safe to run again: only pending instances are taken. After an error that stops the run
  * (the destination refuses us), instances not yet started stay pending; those in flight are

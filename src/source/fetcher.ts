@@ -65,7 +65,7 @@ function locate(target: FetchTarget, filesRoot: string | undefined): string {
 }
 
 /** Reads `file://` URLs and paths from a local or mounted filesystem. */
-export function createFileFetcher(options: FileFetcherOptions): Fetcher {
+function createFileFetcher(options: FileFetcherOptions): Fetcher {
   return {
     async fetch(target) {
       const path = locate(target, options.filesRoot);

@@ -14,6 +14,41 @@ export interface PgClientOptions {
   ca?: string;
 }
 
+/** What the usual connection failures mean, by node-postgres / Node / PostgreSQL error code. */
+const PG_CONNECT_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'nothing listens at that host and port',
+  ENOTFOUND: 'the host name does not resolve',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  '28P01': 'password authentication failed',
+  '28000': 'the server refused this user',
+  '3D000': 'the database does not exist',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chain is not trusted (give --source-ca-file)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    'the server certificate cannot be verified (give --source-ca-file)',
+};
+
+/**
+ * Opens the pool and checks that the server answers. A pool connects lazily, so without this a
+ * wrong password would surface at the first real query, far from its cause. On failure the pool
+ * is closed and `failure` turns the reason, in words, into the caller's error.
+ */
+export async function connectPg(
+  options: PgClientOptions,
+  failure: (why: string, cause: unknown) => Error,
+): Promise<SqlClient> {
+  const client = openPg(options);
+  try {
+    await client.query('SELECT 1');
+  } catch (error) {
+    await client.close();
+    const code = (error as { code?: string }).code ?? '';
+    throw failure(PG_CONNECT_ERRORS[code] ?? (error as Error).message, error);
+  }
+  return client;
+}
+
 // int8 and numeric come back as strings by default; the stages normalise ids to strings
 // anyway, and counts are cast in SQL, so the defaults are kept.
 

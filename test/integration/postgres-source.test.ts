@@ -1,10 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSource } from '../../src/app/compose.js';
+import { Composition } from '../../src/app/compose.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { runCli, tempDir } from '../support/cli.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { csvObjects } from '../support/rfc4180.js';
+
+/** The PACS database as the composition root opens it for planning, with these flags. */
+async function openSource(url: string, flags: Record<string, unknown> = {}) {
+  const { config } = loadConfig({ flags: { source: url, ...flags }, env: {} });
+  const root = new Composition(config, createLogger({ level: 'error', format: 'plain' }));
+  return root.source();
+}
 
 describe('a PACS in a real PostgreSQL', () => {
   let database: { url: string; drop: () => Promise<void> };
@@ -115,7 +124,10 @@ describe('a PACS in a real PostgreSQL', () => {
   }, 120_000);
 
   it('bounds the pool and every statement, as configured', async () => {
-    const source = await openSource(database.url, { maxConnections: 1, statementTimeoutMs: 300 });
+    const source = await openSource(database.url, {
+      sourceMaxConnections: 1,
+      sourceStatementTimeout: 0.3,
+    });
     try {
       await expect(source.query('SELECT pg_sleep(2)')).rejects.toThrow(/statement timeout/);
       await Promise.all(
@@ -133,11 +145,7 @@ describe('a PACS in a real PostgreSQL', () => {
 
   it('refuses an unreadable CA file by name', async () => {
     await expect(
-      openSource(database.url, {
-        maxConnections: 1,
-        statementTimeoutMs: 1000,
-        caFile: '/nonexistent/ca.pem',
-      }),
+      openSource(database.url, { sourceMaxConnections: 1, sourceCaFile: '/nonexistent/ca.pem' }),
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID', subject: '/nonexistent/ca.pem' });
   });
 
