@@ -214,12 +214,15 @@ export class Composition {
 
   /** Opens the run state once, for the life of the command. */
   ledger(): Promise<Ledger> {
-    this.#ledger ??= this.#open(async () => {
-      const sql = await openStateDatabase(this.config);
-      this.#closers.unshift(() => sql.close());
-      const { Ledger } = await import('../ledger/ledger.js');
-      return Ledger.open(sql);
-    });
+    this.#ledger ??= this.#forgetIfFailed(
+      this.#open(async () => {
+        const sql = await openStateDatabase(this.config);
+        this.#closers.unshift(() => sql.close());
+        const { Ledger } = await import('../ledger/ledger.js');
+        return Ledger.open(sql);
+      }),
+      () => (this.#ledger = undefined),
+    );
     return this.#ledger;
   }
 
@@ -343,35 +346,38 @@ export class Composition {
    * `shareRateLimit`, the PACS download limit is shared with the other workers through Redis.
    */
   processing(): Promise<Processing> {
-    this.#processing ??= this.#open(async () => {
-      const { config } = this;
-      const auth = pacsHttpAuth(config);
-      const takeSlot = await this.#sharedRateLimit();
-      const [{ RenderPool }, { createFetcher }] = await Promise.all([
-        import('../pipeline/render-pool.js'),
-        import('../source/fetcher.js'),
-      ]);
-      const renderer = RenderPool.create({
-        threads: config.renderThreads,
-        timeoutMs: config.renderTimeout * 1000,
-        j2kDecoder: config.j2kDecoder,
-      });
-      this.#closers.unshift(() => renderer.close());
-      const fetcher = createFetcher({
-        maxBytes: config.maxFileBytes,
-        ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),
-        http: {
-          maxConnectionsPerHost: config.maxPacsConnections,
-          rateLimit: config.pacsRateLimit,
-          takeSlot,
-          connectTimeoutMs: config.pacsConnectTimeout * 1000,
-          readTimeoutMs: config.pacsReadTimeout * 1000,
-          auth,
-        },
-      });
-      this.#closers.unshift(() => fetcher.close());
-      return { fetcher, renderer };
-    });
+    this.#processing ??= this.#forgetIfFailed(
+      this.#open(async () => {
+        const { config } = this;
+        const auth = pacsHttpAuth(config);
+        const takeSlot = await this.#sharedRateLimit();
+        const [{ RenderPool }, { createFetcher }] = await Promise.all([
+          import('../pipeline/render-pool.js'),
+          import('../source/fetcher.js'),
+        ]);
+        const renderer = RenderPool.create({
+          threads: config.renderThreads,
+          timeoutMs: config.renderTimeout * 1000,
+          j2kDecoder: config.j2kDecoder,
+        });
+        this.#closers.unshift(() => renderer.close());
+        const fetcher = createFetcher({
+          maxBytes: config.maxFileBytes,
+          ...(config.filesRoot === undefined ? {} : { filesRoot: resolve(config.filesRoot) }),
+          http: {
+            maxConnectionsPerHost: config.maxPacsConnections,
+            rateLimit: config.pacsRateLimit,
+            takeSlot,
+            connectTimeoutMs: config.pacsConnectTimeout * 1000,
+            readTimeoutMs: config.pacsReadTimeout * 1000,
+            auth,
+          },
+        });
+        this.#closers.unshift(() => fetcher.close());
+        return { fetcher, renderer };
+      }),
+      () => (this.#processing = undefined),
+    );
     return this.#processing;
   }
 
@@ -381,7 +387,7 @@ export class Composition {
    * run's).
    */
   async pipelineContext(spec: RunSpec): Promise<PipelineContext> {
-    const deid = await deidContext(this.config, spec.deid);
+    const deid = await this.deid(spec);
     const [ledger, { store }, { fetcher, renderer }] = await Promise.all([
       this.ledger(),
       this.destination(spec.destination, spec.prefix),
@@ -397,6 +403,14 @@ export class Composition {
     };
   }
 
+  /**
+   * The de-identification key and options of a run that de-identifies; CONFIG_INVALID when this
+   * process has no SECRET_KEY or not the run's.
+   */
+  deid(spec: RunSpec): Promise<DeidContext | undefined> {
+    return deidContext(this.config, spec.deid);
+  }
+
   /** Where the queues are; refuses a configuration the BullMQ executor cannot work with. */
   queueSettings(): QueueSettings {
     return queueSettingsOrFail(this.config);
@@ -404,13 +418,16 @@ export class Composition {
 
   /** The BullMQ queues, opened once, after checking that Redis answers. */
   queues(): Promise<RunQueues> {
-    this.#queues ??= this.#open(async () => {
-      const settings = this.queueSettings();
-      const { RunQueues } = await import('../queue/queues.js');
-      const queues = await RunQueues.open(settings);
-      this.#closers.unshift(() => queues.close());
-      return queues;
-    });
+    this.#queues ??= this.#forgetIfFailed(
+      this.#open(async () => {
+        const settings = this.queueSettings();
+        const { RunQueues } = await import('../queue/queues.js');
+        const queues = await RunQueues.open(settings);
+        this.#closers.unshift(() => queues.close());
+        return queues;
+      }),
+      () => (this.#queues = undefined),
+    );
     return this.#queues;
   }
 
@@ -461,6 +478,12 @@ export class Composition {
     });
     this.#closers.unshift(() => limit.close());
     return () => limit.takeSlot();
+  }
+
+  /** `opened`, calling `forget` if it fails: what could not be opened is tried again next time. */
+  #forgetIfFailed<T>(opened: Promise<T>, forget: () => void): Promise<T> {
+    opened.catch(forget);
+    return opened;
   }
 
   /** Refuses to open anything once closed: it would never be closed. */

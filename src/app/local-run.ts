@@ -32,6 +32,8 @@ export async function executeRun(root: Composition, invocation: RunInvocation): 
   const { out } = invocation;
   const { destination, spec, runId } = await resolveRunTarget(root, config, invocation.resume);
   warnIfNotDeidentified(logger, spec);
+  // Another key would mix two sets of pseudonyms: refused even when there is nothing to do.
+  await root.deid(spec);
   // A finished run needs no render threads nor PACS: a rerun with nothing to do stays quick.
   const ledger = await root.ledger();
   const existing = await ledger.findRun(runId);
