@@ -122,3 +122,17 @@ export function deserializeError(data: SerializedError): EtlError {
     retryable: data.retryable,
   });
 }
+
+/** A FETCH_FAILED the server asked us to retry after a delay (429/503 with `Retry-After`). */
+export class RetryAfterError extends EtlError {
+  readonly retryAfterMs: number;
+
+  constructor(message: string, retryAfterMs: number, subject: string) {
+    super('FETCH_FAILED', message, {
+      subject,
+      retryable: true,
+      hint: 'the PACS web server is busy; lower --pacs-rate-limit or --max-pacs-connections',
+    });
+    this.retryAfterMs = retryAfterMs;
+  }
+}

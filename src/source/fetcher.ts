@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtlError } from '../domain/errors.js';
-import { createHttpFetcher, type HttpFetcherOptions } from './http-fetcher.js';
+import type { HttpFetcher, HttpFetcherOptions } from './http-fetcher.js';
 
 /** Where an instance's DICOM file is, as the selection gave it. */
 interface FetchTarget {
@@ -137,14 +137,19 @@ export function createFetcher(
   options: FileFetcherOptions & { http: Omit<HttpFetcherOptions, 'maxBytes'> },
 ): ClosableFetcher {
   const files = createFileFetcher(options);
-  const http = createHttpFetcher({ ...options.http, maxBytes: options.maxBytes });
+  // Built at the first http(s) URL: a run from files (the demo, convert) never loads undici.
+  let http: Promise<HttpFetcher> | undefined;
   return {
-    fetch(target) {
-      if (target.fileUrl !== null && HTTP_URL.test(target.fileUrl)) {
-        return http.fetch({ instanceId: target.instanceId, fileUrl: target.fileUrl });
+    async fetch(target) {
+      const { fileUrl } = target;
+      if (fileUrl !== null && HTTP_URL.test(fileUrl)) {
+        http ??= import('./http-fetcher.js').then(({ createHttpFetcher }) =>
+          createHttpFetcher({ ...options.http, maxBytes: options.maxBytes }),
+        );
+        return (await http).fetch({ instanceId: target.instanceId, fileUrl });
       }
       return files.fetch(target);
     },
-    close: () => http.close(),
+    close: async () => (await http)?.close(),
   };
 }

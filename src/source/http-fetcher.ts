@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
-import { EtlError } from '../domain/errors.js';
+import { EtlError, RetryAfterError } from '../domain/errors.js';
 import { redactUrl } from '../domain/redact.js';
 
 /** Credentials sent to the PACS web server; a URL's own user:password wins over these. */
@@ -24,20 +24,6 @@ export interface HttpFetcherOptions {
   auth?: HttpAuth | undefined;
   /** Longest `Retry-After` honoured; a server asking for more gets this. */
   maxRetryAfterMs?: number;
-}
-
-/** A FETCH_FAILED the server asked us to retry after a delay (429/503 with `Retry-After`). */
-export class RetryAfterError extends EtlError {
-  readonly retryAfterMs: number;
-
-  constructor(message: string, retryAfterMs: number, subject: string) {
-    super('FETCH_FAILED', message, {
-      subject,
-      retryable: true,
-      hint: 'the PACS web server is busy; lower --pacs-rate-limit or --max-pacs-connections',
-    });
-    this.retryAfterMs = retryAfterMs;
-  }
 }
 
 const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;

@@ -4,10 +4,9 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EtlError } from '../../src/domain/errors.js';
+import { EtlError, RetryAfterError } from '../../src/domain/errors.js';
 import {
   createHttpFetcher,
-  RetryAfterError,
   type HttpFetcher,
   type HttpFetcherOptions,
 } from '../../src/source/http-fetcher.js';
