@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
 
 const INPUTS = ['src', 'bench', 'tools', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
 const STAMP = join('dist', '.build-stamp');
