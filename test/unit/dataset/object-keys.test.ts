@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EtlError } from '../../../src/domain/errors.js';
 import { datasetKeys, type DatasetObjectKey } from '../../../src/dataset/object-keys.js';
-
-function thrown(fn: () => unknown): EtlError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(EtlError);
-    return error as EtlError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../../support/thrown.js';
 
 describe('datasetKeys', () => {
   it('gives relative and full keys in the original layout', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EtlError } from '../../../src/domain/errors.js';
 import { checkInstanceId, checkObjectKey } from '../../../src/domain/object-key.js';
-
-function thrown(fn: () => unknown): EtlError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(EtlError);
-    return error as EtlError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../../support/thrown.js';
 
 describe('checkInstanceId', () => {
   it.each(['123', '1.2.840.10008.5.1.4.1.1.2', 'abc-DEF_ghi', 'é🙂', 'x'.repeat(200)])(

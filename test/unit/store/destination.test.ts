@@ -1,17 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EtlError } from '../../../src/domain/errors.js';
 import { parseDestination } from '../../../src/store/destination.js';
-
-function thrown(fn: () => unknown): EtlError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(EtlError);
-    return error as EtlError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../../support/thrown.js';
 
 describe('parseDestination: local', () => {
   it.each([
