@@ -91,6 +91,12 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
       `  env SECRET_KEY: received nothing; expected ${SPECS.secretKey.expected}, required when de-identifying (${origins.deidentify} = basic)`,
     );
   }
+  // JPEG has no 16-bit form here; refusing at start-up beats every instance failing later.
+  if (parsed.bitDepth === 16 && parsed.format !== 'png') {
+    problems.push(
+      `  ${origins.bitDepth}: received 16 with ${origins.format} = ${String(parsed.format)}; expected 8, or 16 with --format png (EDEN_IMAGE_FORMAT=png)`,
+    );
+  }
   if (problems.length > 0) {
     throw new EtlError('CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`, {
       hint: 'fix the values above (flags, environment or .env) and run again',

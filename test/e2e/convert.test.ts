@@ -85,5 +85,10 @@ describe('eden-etl convert', () => {
     const bad = await runCli(['convert', 'in', '--out', 'x', '--window', 'wide'], dir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--window: received "wide"; expected CENTER,WIDTH');
+    // A 16-bit JPEG stops before any file is read, not as a failure per instance.
+    const deep = await runCli(['convert', 'in', '--out', 'x', '--bit-depth', '16'], dir);
+    expect(deep.code).toBe(2);
+    expect(deep.stderr).toContain('CONFIG_INVALID');
+    expect(deep.stderr).toContain('16 with --format png');
   });
 });

@@ -155,6 +155,26 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('short');
   });
 
+  it('refuses a 16-bit image in JPEG at start-up, naming both keys and the fix', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ flags: { bitDepth: '16' }, env: {}, envFile });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(EtlError);
+    const error = caught as EtlError;
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('--bit-depth: received 16 with default = jpeg');
+    expect(error.message).toContain('16 with --format png');
+    const png = loadConfig({
+      flags: { bitDepth: '16' },
+      env: { EDEN_IMAGE_FORMAT: 'png' },
+      envFile,
+    });
+    expect(png.config.bitDepth).toBe(16);
+  });
+
   it('lets a command fix a value over the environment but not over a flag', () => {
     const fixed = { source: 'pglite:.eden/sample-pacs/db' };
     const env = { SOURCE_DATABASE_URL: 'postgres://u:p@h/db' };
