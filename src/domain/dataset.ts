@@ -20,6 +20,11 @@ export interface InstanceLocation {
   fileUrl: string | null;
 }
 
+/** One selected instance with its report fields, as the query returned them. */
+export interface SelectedInstance extends InstanceLocation {
+  reportFields: ReportField[];
+}
+
 /** Final state of one selected instance, as the ledger knows it: one row of the dataset CSV. */
 export interface DatasetRow extends InstanceLocation {
   /** Position in the frozen selection (0-based); the CSV is written in this order. */

@@ -2,6 +2,7 @@ import type {
   DatasetRow,
   DeidentificationDescription,
   InstanceAttributes,
+  SelectedInstance,
 } from '../domain/dataset.js';
 import { DEID_METHOD_CODES, DEID_PROFILE_NAME, type DeidPhi } from '../deid/deidentify-dicom.js';
 import {
@@ -16,9 +17,7 @@ import { ERROR_CODES, EtlError, type ErrorCode } from '../domain/errors.js';
 import { EXCLUSION_REASONS, type Exclusion, type ExclusionReason } from '../domain/exclusions.js';
 import type { RenderRecipe } from '../domain/render.js';
 import type { SqlClient } from '../domain/sql.js';
-import type { SelectedInstance } from '../source/selection.js';
 import type { DeidSpec, RunSpec } from '../domain/run-spec.js';
-import { hammingDistance, thumbnailDistance } from '../transform/image-stats.js';
 import { aggregateStudyReport } from '../source/study-report.js';
 import { LEDGER_SCHEMA, LEDGER_VERSION } from './schema.js';
 
@@ -618,8 +617,9 @@ export class Ledger {
   /**
    * The duplicate gates' run-wide check, atomic with the admission of the image: under a table
    * lock (concurrent workers on a shared state database take turns; PGlite has one connection
-   * anyway), looks for an admitted image with the same file, so the same pixels (`exact`) or, in another series,
-   * a dHash at most `nearBits` apart (`nearBits` null: no near check); returns it, or admits
+   * anyway), looks for an admitted image with the same file, so the same pixels (`exact`) or, in
+   * another series, one that `near` judges a near duplicate (its dHash bands overlap this one's,
+   * so only candidates are judged); returns it, or admits
    * this image and returns null. Of two duplicates the first to get here is delivered. Admitting
    * again (a retried instance) replaces its own entry.
    */
@@ -633,7 +633,11 @@ export class Ledger {
       dHash: string;
       thumbnail: string;
     },
-    checks: { exact: boolean; near: { bits: number; grey: number } | null },
+    checks: {
+      exact: boolean;
+      /** The near-duplicate decision for an admitted image of another series; null: no check. */
+      near: ((admitted: { dHash: string; thumbnail: string }) => string | null) | null;
+    },
   ): Promise<Exclusion | null> {
     const BAND_HEX = 8;
     const bands = Array.from(
@@ -676,12 +680,11 @@ export class Ledger {
           [runId, image.ordinal, image.seriesId, bands],
         );
         for (const match of near.rows) {
-          const bits = hammingDistance(match.dhash, image.dHash);
-          const grey = thumbnailDistance(match.thumbnail, image.thumbnail);
-          if (bits <= checks.near.bits && grey <= checks.near.grey) {
+          const why = checks.near({ dHash: match.dhash, thumbnail: match.thumbnail });
+          if (why !== null) {
             return {
               reason: 'NEAR_DUPLICATE',
-              detail: `dHash ${bits} bits and thumbnail ${grey.toFixed(2)} grey levels from instance ${match.instance_id} (${whose(match)})`,
+              detail: `${why} from instance ${match.instance_id} (${whose(match)})`,
             };
           }
         }

@@ -7,6 +7,7 @@ import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../le
 import { CONTENT_TYPES, type DatasetKeys } from '../dataset/object-keys.js';
 import { NEAR_DUPLICATE } from '../domain/quality-gates.js';
 import { firstExclusion, instanceGates } from '../quality/quality-gates.js';
+import { nearDuplicateOf } from '../transform/image-stats.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from '../domain/run-spec.js';
 
@@ -131,7 +132,7 @@ export async function processItem(
             dHash: stats.dHash,
             thumbnail: stats.thumbnail,
           },
-          { exact, near: near ? NEAR_DUPLICATE : null },
+          { exact, near: near ? nearDuplicateOf(stats, NEAR_DUPLICATE) : null },
         );
       }
       if (exclusion !== null) {

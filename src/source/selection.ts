@@ -1,12 +1,7 @@
-import type { InstanceLocation, ReportField } from '../domain/dataset.js';
+import type { SelectedInstance } from '../domain/dataset.js';
 import { EtlError } from '../domain/errors.js';
 import type { SqlClient } from '../domain/sql.js';
 import { missingContractColumns, type SelectionQuery } from './query-file.js';
-
-/** One selected instance with its report fields, as the query returned them. */
-export interface SelectedInstance extends InstanceLocation {
-  reportFields: ReportField[];
-}
 
 type Row = Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import type { SelectedInstance } from '../../src/source/selection.js';
+import type { SelectedInstance } from '../../src/domain/dataset.js';
 import type { RunSpec } from '../../src/domain/run-spec.js';
 
 /** A run spec for tests of what keeps or reads runs: only its shape matters, nothing is fetched. */

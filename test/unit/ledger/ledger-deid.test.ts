@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
-import type { SelectedInstance } from '../../../src/source/selection.js';
+import type { SelectedInstance } from '../../../src/domain/dataset.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import type { RunSpec } from '../../../src/domain/run-spec.js';
 import { TEST_SPEC } from '../../support/ledger-fixtures.js';

@@ -8,6 +8,7 @@ import type { SqlClient } from '../../../src/domain/sql.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
+import { nearDuplicateOf } from '../../../src/transform/image-stats.js';
 import { selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 
 const NO_ATTRIBUTES: InstanceAttributes = {
@@ -240,31 +241,31 @@ describe('Ledger', () => {
       dHash,
       thumbnail,
     });
-    const both = { exact: true, near: { bits: 7, grey: 2 } };
-    expect(await ledger.admitImage('dups', image(0, '50', 'x', hash('ff')), both)).toBeNull();
+    // The pipeline's decision: 7 dHash bits and 2 grey levels, as the near-duplicate gate.
+    const limits = { bits: 7, grey: 2 };
+    const admit = (candidate: ReturnType<typeof image>) =>
+      ledger.admitImage('dups', candidate, {
+        exact: true,
+        near: nearDuplicateOf(candidate, limits),
+      });
+    expect(await admit(image(0, '50', 'x', hash('ff')))).toBeNull();
     // Admitting the same instance again (a retry) is not a duplicate of itself.
-    expect(await ledger.admitImage('dups', image(0, '50', 'x', hash('ff')), both)).toBeNull();
-    expect(await ledger.admitImage('dups', image(1, '50', 'x', hash('ff')), both)).toEqual({
+    expect(await admit(image(0, '50', 'x', hash('ff')))).toBeNull();
+    expect(await admit(image(1, '50', 'x', hash('ff')))).toEqual({
       reason: 'DUPLICATE_IMAGE',
       detail: 'same pixels as instance 51 (the same patient)',
     });
     // Close dHash but a thumbnail 3 grey levels off: another image that merely looks alike.
-    expect(
-      await ledger.admitImage('dups', image(2, '60', 'y', hash('f8'), grey(103)), both),
-    ).toBeNull();
+    expect(await admit(image(2, '60', 'y', hash('f8'), grey(103)))).toBeNull();
     // 3 bits from instance 51's dHash and a thumbnail 1 level off, other file, series, patient.
-    expect(
-      await ledger.admitImage('dups', image(2, '60', 'y', hash('f8'), grey(101)), both),
-    ).toEqual({
+    expect(await admit(image(2, '60', 'y', hash('f8'), grey(101)))).toEqual({
       reason: 'NEAR_DUPLICATE',
       detail: 'dHash 3 bits and thumbnail 1.00 grey levels from instance 51 (another patient)',
     });
     // Near duplicates within one series are slices of one acquisition: admitted.
-    expect(await ledger.admitImage('dups', image(3, '50', 'z', hash('fe')), both)).toBeNull();
+    expect(await admit(image(3, '50', 'z', hash('fe')))).toBeNull();
     // Far apart, or with the near check off: admitted.
-    expect(
-      await ledger.admitImage('dups', image(2, '60', 'y', hash('f'.repeat(20))), both),
-    ).toBeNull();
+    expect(await admit(image(2, '60', 'y', hash('f'.repeat(20))))).toBeNull();
     expect(
       await ledger.admitImage('dups', image(1, '51', 'w', hash('ff')), { exact: true, near: null }),
     ).toBeNull();

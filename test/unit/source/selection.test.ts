@@ -4,11 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient } from '../../../src/domain/sql.js';
 import { compileNamedParameters, type SelectionQuery } from '../../../src/source/query-file.js';
-import {
-  checkSelectionQuery,
-  readSelection,
-  type SelectedInstance,
-} from '../../../src/source/selection.js';
+import type { SelectedInstance } from '../../../src/domain/dataset.js';
+import { checkSelectionQuery, readSelection } from '../../../src/source/selection.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 
 function query(text: string): SelectionQuery {
