@@ -10,7 +10,7 @@ export interface ReportField {
 }
 
 /** Where an instance sits in the PACS and where its file is, as the selection query says. */
-export interface InstanceLocation {
+interface InstanceLocation {
   studyId: string;
   seriesId: string;
   seriesNumber: number | null;
