@@ -7,7 +7,7 @@ import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../le
 import { CONTENT_TYPES, type DatasetKeys } from '../dataset/object-keys.js';
 import { NEAR_DUPLICATE } from '../domain/quality-gates.js';
 import { firstExclusion, instanceGates } from '../quality/quality-gates.js';
-import { nearDuplicateOf } from '../transform/image-stats.js';
+import { nearDuplicateOf } from '../quality/near-duplicates.js';
 import type { PipelineContext } from './context.js';
 import type { RunSpec } from '../domain/run-spec.js';
 

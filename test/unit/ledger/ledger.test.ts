@@ -8,7 +8,7 @@ import type { SqlClient } from '../../../src/domain/sql.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
-import { nearDuplicateOf } from '../../../src/transform/image-stats.js';
+import { nearDuplicateOf } from '../../../src/quality/near-duplicates.js';
 import { selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 
 const NO_ATTRIBUTES: InstanceAttributes = {
