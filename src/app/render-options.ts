@@ -4,7 +4,7 @@ import type { RenderOptions } from '../domain/render.js';
 /** The renderer's options as configured (flags, environment, defaults). */
 export function renderOptionsOf(config: Config): RenderOptions {
   return {
-    quality: config.quality,
+    quality: config.jpegQuality,
     optimiseCoding: config.optimiseCoding,
     format: config.format,
     bitDepth: config.bitDepth,

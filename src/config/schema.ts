@@ -274,7 +274,7 @@ export const CONFIG_KEYS = {
     secret: 'url',
     doc: 'Run state (the ledger) in PostgreSQL, shared by distributed workers; replaces --state-dir.',
   },
-  quality: {
+  jpegQuality: {
     schema: positiveInt(100),
     expected: 'an integer, 1..100',
     env: ['EDEN_JPEG_QUALITY'],

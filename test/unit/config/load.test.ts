@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       pageSize: 10_000,
       batchSize: 25,
       prefix: 'eden-dataset-vlms/sample-test',
-      quality: 90,
+      jpegQuality: 90,
       optimiseCoding: false,
       logLevel: 'info',
       logFormat: 'plain',
@@ -136,7 +136,7 @@ describe('loadConfig', () => {
     let caught: unknown;
     try {
       loadConfig({
-        flags: { studies: 'abc', quality: '0' },
+        flags: { studies: 'abc', jpegQuality: '0' },
         env: { EDEN_PAGE_SIZE: '-1', LOGGING_LEVEL: 'loud', SECRET_KEY: 'short' },
         envFile,
       });
