@@ -94,7 +94,7 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
   // JPEG has no 16-bit form here; refusing at start-up beats every instance failing later.
   if (parsed.bitDepth === 16 && parsed.format !== 'png') {
     problems.push(
-      `  ${origins.bitDepth}: received 16 with ${origins.format} = ${String(parsed.format)}; expected 8, or 16 with --format png (EDEN_IMAGE_FORMAT=png)`,
+      `  ${origins.bitDepth}: received 16 with ${origins.format} = ${String(parsed.format)}; expected 8, or 16 with ${SPECS.format.flag} png (${SPECS.format.env?.[0]}=png)`,
     );
   }
   if (problems.length > 0) {

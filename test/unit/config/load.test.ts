@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig } from '../../../src/config/load.js';
-import { EtlError } from '../../../src/domain/errors.js';
+import { thrown } from '../../support/thrown.js';
 
 describe('loadConfig', () => {
   let dir: string;
@@ -133,18 +133,13 @@ describe('loadConfig', () => {
   });
 
   it('lists every invalid key with the value received and what was expected', () => {
-    let caught: unknown;
-    try {
+    const error = thrown(() =>
       loadConfig({
         flags: { studies: 'abc', jpegQuality: '0' },
         env: { EDEN_PAGE_SIZE: '-1', LOGGING_LEVEL: 'loud', SECRET_KEY: 'short' },
         envFile,
-      });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(EtlError);
-    const error = caught as EtlError;
+      }),
+    );
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('--studies: received "abc"; expected an integer, 1 or more');
     expect(error.message).toContain('--quality: received "0"; expected an integer, 1..100');
@@ -156,14 +151,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a 16-bit image in JPEG at start-up, naming both keys and the fix', () => {
-    let caught: unknown;
-    try {
-      loadConfig({ flags: { bitDepth: '16' }, env: {}, envFile });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(EtlError);
-    const error = caught as EtlError;
+    const error = thrown(() => loadConfig({ flags: { bitDepth: '16' }, env: {}, envFile }));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('--bit-depth: received 16 with default = jpeg');
     expect(error.message).toContain('16 with --format png');
