@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { writeReport, type ReportContext } from '../src/demo/radiology-reports.js';
 import { createRandom, type Random } from '../src/demo/seeded-random.js';
-import { MONTH_NAMES, scrubText, type PhiFacts } from '../src/deid/report-scrubber.js';
+import { MONTH_NAMES, scrubText } from '../src/deid/report-scrubber.js';
+import type { PhiFacts } from '../src/domain/deid.js';
 
 const GIVEN = [
   'Margaret',

@@ -1,14 +1,14 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EtlError } from '../domain/errors.js';
-import type { LedgerPseudonym } from '../ledger/ledger.js';
+import type { PseudonymPair } from '../domain/deid.js';
 import { buildCsv, cell, type CsvColumn } from '../dataset/csv-format.js';
 import { withComposition } from '../app/compose.js';
 import { addConfigFlags } from '../config/flags.js';
 import { loggerFor, resolveConfig } from '../app/invocation.js';
 import { COMMANDS } from './catalog.js';
 
-const COLUMNS: readonly CsvColumn<LedgerPseudonym>[] = [
+const COLUMNS: readonly CsvColumn<PseudonymPair>[] = [
   {
     name: 'kind',
     meaning: 'patient, accession, uid, study, series or instance',

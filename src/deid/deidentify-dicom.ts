@@ -12,7 +12,8 @@ import {
 import { elementAction, type ProfileOverrides } from './profile.js';
 import { PROFILE_EDITION } from './profile-table.js';
 import { Pseudonymizer } from './pseudonyms.js';
-import { noFacts, scrubText, type PhiFacts } from './report-scrubber.js';
+import { noFacts, scrubText } from './report-scrubber.js';
+import type { PhiFacts, PseudonymPair } from '../domain/deid.js';
 
 /**
  * De-identifies one DICOM file: PS3.15 Basic Application Level Confidentiality Profile with the
@@ -29,18 +30,6 @@ export interface DeidOptions {
   /** Tags as 8 hex digits, e.g. "00101010" (--deid-keep, --deid-remove). */
   keep: readonly string[];
   remove: readonly string[];
-}
-
-interface PseudonymPair {
-  kind: 'patient' | 'accession' | 'uid';
-  real: string;
-  pseudonym: string;
-}
-
-/** What a de-identified file leaves in the ledger: the original header's facts and pseudonyms. */
-export interface DeidPhi {
-  facts: PhiFacts;
-  pseudonyms: PseudonymPair[];
 }
 
 export interface DeidentifiedDicom {
@@ -188,7 +177,7 @@ class Rewriter {
     }
   }
 
-  #remember(kind: PseudonymPair['kind'], real: string, pseudonym: string): string {
+  #remember(kind: 'patient' | 'accession' | 'uid', real: string, pseudonym: string): string {
     this.pseudonyms.set(`${kind}\0${real}`, { kind, real, pseudonym });
     return pseudonym;
   }

@@ -1,3 +1,4 @@
+import type { PhiFacts } from '../domain/deid.js';
 import { shiftYmd } from './date-shift.js';
 
 /**
@@ -6,19 +7,6 @@ import { shiftYmd } from './date-shift.js';
  * move by the patient's date shift so that the text agrees with the shifted header dates.
  * Each rule's replacements are counted, for the dataset card.
  */
-
-/** What the header of a study's instances said, before de-identification (kept in the ledger). */
-export interface PhiFacts {
-  /** Person names as written in PN attributes, e.g. "Smith^John^A^Dr". */
-  names: string[];
-  /** Patient IDs, accession numbers, study IDs, order numbers… */
-  ids: string[];
-  institutions: string[];
-  addresses: string[];
-  phones: string[];
-  /** Days the patient's dates move; null when unknown (dates then become [DATE]). */
-  dateShiftDays: number | null;
-}
 
 /** Facts of a header that named nothing, with the date shift unknown. */
 export function noFacts(): PhiFacts {

@@ -25,6 +25,16 @@ export interface SelectedInstance extends InstanceLocation {
   reportFields: ReportField[];
 }
 
+/** A study's report as planning freezes it: its report fields joined into one text. */
+export interface StudyReport {
+  studyId: string;
+  /** The fields' text in field_created_at order (undated first), separated by a blank line. */
+  reportValue: string;
+  /** The latest field_created_at, or null when no field is dated. */
+  fieldCreatedAt: string | null;
+  fieldCount: number;
+}
+
 /** Final state of one selected instance, as the ledger knows it: one row of the dataset CSV. */
 export interface DatasetRow extends InstanceLocation {
   /** Position in the frozen selection (0-based); the CSV is written in this order. */

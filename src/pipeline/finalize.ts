@@ -1,4 +1,10 @@
-import type { DatasetDescription } from '../domain/dataset.js';
+import type {
+  DatasetDescription,
+  DatasetRow,
+  DeidentificationDescription,
+} from '../domain/dataset.js';
+import type { DeidSpec } from '../domain/run-spec.js';
+import { releaseDataset } from '../deid/released-dataset.js';
 import { EtlError } from '../domain/errors.js';
 import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
 import { buildDatasetCsv } from '../dataset/dataset-csv.js';
@@ -16,6 +22,25 @@ export interface FinalizeResult {
   counts: RunCounts;
   /** Full key of failures.csv. */
   failuresKey: string;
+}
+
+/**
+ * The rows the dataset releases: the ledger's as they are, or, when the run de-identifies,
+ * pseudonymised and scrubbed with the run's de-identification records.
+ */
+async function releasedRows(
+  ledger: Ledger,
+  runId: string,
+  deid: DeidSpec | undefined,
+  rows: DatasetRow[],
+): Promise<{ rows: DatasetRow[]; deidentification?: DeidentificationDescription }> {
+  if (deid === undefined) return { rows };
+  const records = {
+    reports: await ledger.studyReports(runId),
+    facts: await ledger.phiFacts(runId),
+    pseudonyms: await ledger.deidMap(runId),
+  };
+  return releaseDataset(rows, records, deid);
 }
 
 /**
@@ -47,9 +72,13 @@ export async function finalizeRun(
   const stamped = await ledger.stampFinished(runId);
   const counts = await ledger.counts(runId);
   const prefixLength = keys.prefix === '' ? 0 : keys.prefix.length + 1;
-  const rows = await ledger.datasetRows(runId, (key) => key.slice(prefixLength));
   const { spec } = stamped;
-  const deidentification = await ledger.deidSummary(runId);
+  const { rows, deidentification } = await releasedRows(
+    ledger,
+    runId,
+    spec.deid,
+    await ledger.datasetRows(runId, (key) => key.slice(prefixLength)),
+  );
   const description: DatasetDescription = {
     runId,
     startedAt: stamped.createdAt,

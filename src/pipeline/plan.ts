@@ -1,6 +1,7 @@
 import type { SqlClient } from '../domain/sql.js';
 import { bindParameters, type SelectionQuery } from '../source/query-file.js';
 import { checkSelectionQuery, readSelection } from '../source/selection.js';
+import { studyReports } from '../source/study-report.js';
 import type { Ledger, RunRecord } from '../ledger/ledger.js';
 import type { RunSpec } from '../domain/run-spec.js';
 
@@ -24,7 +25,7 @@ export async function planRun(
       query,
       parameters,
       pageSize: spec.pageSize,
-      onPage: (instances) => addPage(instances),
+      onPage: (instances) => addPage(instances, studyReports(instances)),
     }),
   );
   const run = await ledger.findRun(runId);

@@ -2,7 +2,8 @@ import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import sharp from 'sharp';
 import { asEtlError, EtlError, serializeError, type SerializedError } from '../domain/errors.js';
 import type { InstanceAttributes } from '../domain/dataset.js';
-import { deidentifyDicom, type DeidOptions, type DeidPhi } from '../deid/deidentify-dicom.js';
+import { deidentifyDicom, type DeidOptions } from '../deid/deidentify-dicom.js';
+import type { DeidPhi } from '../domain/deid.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from '../transform/buffer-ownership.js';
 import {

@@ -1,15 +1,7 @@
-import type { ReportField } from '../domain/dataset.js';
-
-export interface StudyReport {
-  /** The fields' text in field_created_at order (undated first), separated by a blank line. */
-  reportValue: string;
-  /** The latest field_created_at, or null when no field is dated. */
-  fieldCreatedAt: string | null;
-  fieldCount: number;
-}
+import type { ReportField, SelectedInstance, StudyReport } from '../domain/dataset.js';
 
 /** Joins a study's report fields into the one report text the dataset pairs with its images. */
-export function aggregateStudyReport(fields: readonly ReportField[]): StudyReport {
+export function aggregateStudyReport(fields: readonly ReportField[]): Omit<StudyReport, 'studyId'> {
   const ordered = fields
     .map((field, index) => ({ field, index }))
     .sort((a, b) => {
@@ -26,4 +18,20 @@ export function aggregateStudyReport(fields: readonly ReportField[]): StudyRepor
     fieldCreatedAt: dated.length === 0 ? null : (dated[dated.length - 1]?.createdAt ?? null),
     fieldCount: fields.length,
   };
+}
+
+/**
+ * The report of each study of a page of the selection, in the order the studies first appear.
+ * Every instance of a study carries the study's report fields (query contract), so the first
+ * instance seen gives the study's report.
+ */
+export function studyReports(instances: readonly SelectedInstance[]): StudyReport[] {
+  const studies = new Map<string, SelectedInstance>();
+  for (const instance of instances) {
+    if (!studies.has(instance.studyId)) studies.set(instance.studyId, instance);
+  }
+  return [...studies.values()].map((instance) => ({
+    studyId: instance.studyId,
+    ...aggregateStudyReport(instance.reportFields),
+  }));
 }

@@ -22,7 +22,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { RunSpec } from '../../src/domain/run-spec.js';
 import { QUEUE_NAMES } from '../../src/queue/queue-names.js';
 import { openPglite } from '../../src/sql/pglite-client.js';
-import { TEST_SPEC } from '../support/ledger-fixtures.js';
+import { page, TEST_SPEC } from '../support/ledger-fixtures.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const USER = 'admin';
@@ -65,16 +65,18 @@ describe('the dashboard server', () => {
     await ledger.createRun('r1', spec);
     await ledger.writeSelection('r1', 25, async (addPage) => {
       await addPage(
-        ['i1', 'i2', 'i3'].map((id, index) => ({
-          studyId: 's1',
-          seriesId: 'se1',
-          seriesNumber: 1,
-          instanceId: id,
-          instanceNumber: index + 1,
-          filePath: null,
-          fileUrl: `https://reader:pacs-secret@pacs.example/${id}.dcm?token=t0ken`,
-          reportFields: [{ value: REPORT, createdAt: null }],
-        })),
+        ...page(
+          ['i1', 'i2', 'i3'].map((id, index) => ({
+            studyId: 's1',
+            seriesId: 'se1',
+            seriesNumber: 1,
+            instanceId: id,
+            instanceNumber: index + 1,
+            filePath: null,
+            fileUrl: `https://reader:pacs-secret@pacs.example/${id}.dcm?token=t0ken`,
+            reportFields: [{ value: REPORT, createdAt: null }],
+          })),
+        ),
       );
       return 1;
     });

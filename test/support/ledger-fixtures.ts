@@ -1,4 +1,5 @@
-import type { SelectedInstance } from '../../src/domain/dataset.js';
+import type { SelectedInstance, StudyReport } from '../../src/domain/dataset.js';
+import { studyReports } from '../../src/source/study-report.js';
 import type { RunSpec } from '../../src/domain/run-spec.js';
 
 /** A run spec for tests of what keeps or reads runs: only its shape matters, nothing is fetched. */
@@ -39,4 +40,9 @@ export function selectedInstance(
     fileUrl,
     reportFields: fields.map(([value, createdAt]) => ({ value, createdAt })),
   };
+}
+
+/** A page of the selection with its studies' reports, as planning gives it to `addPage`. */
+export function page(instances: SelectedInstance[]): [SelectedInstance[], StudyReport[]] {
+  return [instances, studyReports(instances)];
 }

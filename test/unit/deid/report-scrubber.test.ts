@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scrubText, type PhiFacts } from '../../../src/deid/report-scrubber.js';
+import type { PhiFacts } from '../../../src/domain/deid.js';
+import { scrubText } from '../../../src/deid/report-scrubber.js';
 
 const facts: PhiFacts = {
   names: ['Smith^John^A', 'Okafor^Ngozi'],

@@ -9,6 +9,7 @@ import { Ledger } from '../../../src/ledger/ledger.js';
 import type { RunSpec } from '../../../src/domain/run-spec.js';
 import { TEST_SPEC } from '../../support/ledger-fixtures.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
+import { studyReports } from '../../../src/source/study-report.js';
 
 const spec: RunSpec = {
   ...TEST_SPEC,
@@ -47,10 +48,11 @@ describe('Ledger, for a run that de-identifies', () => {
     ledger = await Ledger.open(db);
     await ledger.createRun('d1', spec);
     await ledger.writeSelection('d1', 10, async (addPage) => {
-      await addPage([
+      const page = [
         instance('S1', 'I1', 'John Smith seen 2024-03-02 by Ada Lovelace, MRN: 12345678.'),
         instance('S2', 'I2', 'Seen 2024-03-02.'),
-      ]);
+      ];
+      await addPage(page, studyReports(page));
       return 1;
     });
     const pairs = ['S1', 'S2', 'S1-s', 'S2-s', 'I1', 'I2'].map((real) => ({
@@ -94,38 +96,42 @@ describe('Ledger, for a run that de-identifies', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('gives rows with pseudonyms, no paths, a scrubbed report and shifted report time', async () => {
+  it('keeps the real rows, reports, header facts and map (releasing them is for deid/)', async () => {
     const [first, second] = await ledger.datasetRows('d1', (key) => key);
     expect(first).toMatchObject({
-      studyId: 'pseudo-S1',
-      seriesId: 'pseudo-S1-s',
-      instanceId: 'pseudo-I1',
-      filePath: null,
-      fileUrl: null,
-      reportValue: '[NAME] seen 2024-02-21 by [NAME], MRN: [ID].',
-      fieldCreatedAt: '2024-02-21T10:00:00.000Z',
+      studyId: 'S1',
+      instanceId: 'I1',
+      filePath: '/pacs/Smith/I1.dcm',
+      reportValue: 'John Smith seen 2024-03-02 by Ada Lovelace, MRN: 12345678.',
+      fieldCreatedAt: '2024-03-02T10:00:00.000Z',
     });
-    // No instance of S2 was read: its dates cannot be moved, so they go.
-    expect(second).toMatchObject({
-      reportValue: 'Seen [DATE].',
-      fieldCreatedAt: null,
-      errorMessage: 'DICOM file not found',
-    });
-  });
-
-  it('keeps the map, and counts the replacements per rule for the card', async () => {
+    expect(second?.errorMessage).toContain('no file /pacs/Smith/I2.dcm');
+    expect(await ledger.studyReports('d1')).toEqual([
+      { studyId: 'S1', reportValue: 'John Smith seen 2024-03-02 by Ada Lovelace, MRN: 12345678.' },
+      { studyId: 'S2', reportValue: 'Seen 2024-03-02.' },
+    ]);
+    expect(await ledger.phiFacts('d1')).toEqual([
+      {
+        studyId: 'S1',
+        facts: {
+          names: ['Smith^John'],
+          ids: ['12345678'],
+          institutions: [],
+          addresses: [],
+          phones: [],
+          dateShiftDays: -10,
+        },
+      },
+    ]);
     expect(await ledger.deidMap('d1')).toContainEqual({
       kind: 'patient',
       real: 'P1',
       pseudonym: 'PATX',
     });
-    const summary = await ledger.deidSummary('d1');
-    expect(summary?.scrubCounts).toEqual({
-      date: 2,
-      'header-name': 1,
-      'labelled-id': 1,
-      'staff-name': 1,
+    expect(await ledger.deidMap('d1')).toContainEqual({
+      kind: 'study',
+      real: 'S1',
+      pseudonym: 'pseudo-S1',
     });
-    expect(summary?.staffNames).toBe(1);
   });
 });

@@ -9,7 +9,7 @@ import { Ledger } from '../../../src/ledger/ledger.js';
 import { LEDGER_VERSION } from '../../../src/ledger/schema.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 import { nearDuplicateOf } from '../../../src/quality/near-duplicates.js';
-import { selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
+import { page, selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 
 const NO_ATTRIBUTES: InstanceAttributes = {
   sopClassUid: null,
@@ -52,8 +52,8 @@ describe('Ledger', () => {
         ['second', '2024-01-01T10:00:00.000Z'],
         ['first', '2024-01-01T09:00:00.000Z'],
       ];
-      await addPage([instance(1, 11, fields), instance(1, 12, fields)]);
-      await addPage([instance(2, 21, [])]);
+      await addPage(...page([instance(1, 11, fields), instance(1, 12, fields)]));
+      await addPage(...page([instance(2, 21, [])]));
       return 2;
     });
     const run = await ledger.findRun('r1');
@@ -195,7 +195,7 @@ describe('Ledger', () => {
     await ledger.createRun('r2', spec);
     await expect(
       ledger.writeSelection('r2', 2, async (addPage) => {
-        await addPage([instance(1, 11, []), instance(2, 11, [])]);
+        await addPage(...page([instance(1, 11, []), instance(2, 11, [])]));
         return 1;
       }),
     ).rejects.toMatchObject({ code: 'QUERY_INVALID', subject: 'instance 11' });
@@ -221,8 +221,8 @@ describe('Ledger', () => {
   it('admits images once, finding exact and near duplicates across series of the run', async () => {
     await ledger.createRun('dups', spec);
     await ledger.writeSelection('dups', spec.batchSize, async (addPage) => {
-      await addPage([instance(5, 51, [['r', null]]), instance(5, 52, [['r', null]])]);
-      await addPage([instance(6, 61, [['r', null]]), instance(6, 62, [['r', null]])]);
+      await addPage(...page([instance(5, 51, [['r', null]]), instance(5, 52, [['r', null]])]));
+      await addPage(...page([instance(6, 61, [['r', null]]), instance(6, 62, [['r', null]])]));
       return 2;
     });
     const hash = (bits: string) => bits.padStart(64, '0');

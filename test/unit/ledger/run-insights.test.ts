@@ -7,7 +7,7 @@ import type { SqlClient } from '../../../src/domain/sql.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { RunInsights } from '../../../src/ledger/run-insights.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
-import { selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
+import { page, selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 
 const spec = { ...TEST_SPEC, batchSize: 10 };
 
@@ -39,7 +39,7 @@ describe('RunInsights', () => {
     insights = new RunInsights(db);
     await ledger.createRun('r1', spec);
     await ledger.writeSelection('r1', spec.batchSize, async (addPage) => {
-      await addPage([1, 2, 3, 4, 5].map((id) => instance(id <= 3 ? 1 : 2, id)));
+      await addPage(...page([1, 2, 3, 4, 5].map((id) => instance(id <= 3 ? 1 : 2, id))));
       return 1;
     });
     // 1, 2 delivered (2 after a retry); 3, 4 fail with two codes; 5 stays pending.
