@@ -24,6 +24,7 @@ import { planRun } from '../src/pipeline/plan.js';
 import type { RunSpec } from '../src/domain/run-spec.js';
 import { openPg } from '../src/sql/pg-client.js';
 import { openPglite } from '../src/sql/pglite-client.js';
+import { DEFAULT_RENDER_OPTIONS } from '../src/domain/render.js';
 
 const QUERY = new URL('../../queries/chest_dicom_files_and_reports.sql', import.meta.url);
 
@@ -118,7 +119,7 @@ export async function planBench(argv: string[]): Promise<void> {
         batchSize: 25,
         destination: 'file:///bench',
         prefix: 'bench',
-        render: { quality: 90, optimiseCoding: false },
+        render: DEFAULT_RENDER_OPTIONS,
         quality: { gates: [], minReportChars: 0 },
         splits: {
           shares: [{ name: 'train', fraction: 1 }],

@@ -95,7 +95,7 @@ export async function convertFiles(
   onFailure: (failure: ConvertFailure) => void,
 ): Promise<ConvertSummary> {
   checkNames(inputs);
-  const format = options.render.format ?? 'jpeg';
+  const format = options.render.format;
   const extension = format === 'png' ? 'png' : 'jpg';
   const everyFrame = options.render.frames === 'all';
   const limit = createLimiter(options.concurrency, new AbortController().signal);

@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { readSelectionQuery } from '../source/query-file.js';
 import type { Composition, OpenedDestination } from './compose.js';
 import { resolveQueryPath } from './package-info.js';
-import { renderOptionsOf } from './render-options.js';
+import { renderOptionsOf } from '../config/render-options.js';
 
 /**
  * Which run an invocation works on: the one it resumes, or the one its configuration describes

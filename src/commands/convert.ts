@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { withComposition } from '../app/compose.js';
 import { convertFiles, listInputs } from '../app/convert-files.js';
 import { loggerFor, resolveConfig } from '../app/invocation.js';
-import { renderOptionsOf } from '../app/render-options.js';
+import { renderOptionsOf } from '../config/render-options.js';
 import { addConfigFlags } from '../config/flags.js';
 import { COMMANDS } from './catalog.js';
 

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../domain/log-levels.js';
 import { GATE_IDS, type GateId } from '../domain/quality-gates.js';
+import { DEFAULT_RENDER_OPTIONS } from '../domain/render.js';
 
 /**
  * Every configuration key, in one table: its validation, where it may come from and its
@@ -279,7 +280,7 @@ export const CONFIG_KEYS = {
     expected: 'an integer, 1..100',
     env: ['EDEN_JPEG_QUALITY'],
     flag: '--quality',
-    default: 90,
+    default: DEFAULT_RENDER_OPTIONS.quality,
     doc: 'JPEG quality.',
   },
   optimiseCoding: {
@@ -287,7 +288,7 @@ export const CONFIG_KEYS = {
     expected: 'true or false',
     env: ['EDEN_OPTIMISE_CODING'],
     flag: '--optimise-coding',
-    default: false,
+    default: DEFAULT_RENDER_OPTIONS.optimiseCoding,
     doc: 'Optimised Huffman tables: ~10% smaller JPEGs, ~2x encode time.',
   },
   format: {
@@ -295,7 +296,7 @@ export const CONFIG_KEYS = {
     expected: 'jpeg or png',
     env: ['EDEN_IMAGE_FORMAT'],
     flag: '--format',
-    default: 'jpeg',
+    default: DEFAULT_RENDER_OPTIONS.format,
     doc: 'Image format: JPEG (images-jpg/), or lossless PNG (images-png/).',
   },
   bitDepth: {
@@ -303,7 +304,7 @@ export const CONFIG_KEYS = {
     expected: '8 or 16 (16 with --format png)',
     env: ['EDEN_BIT_DEPTH'],
     flag: '--bit-depth',
-    default: 8,
+    default: DEFAULT_RENDER_OPTIONS.bitDepth,
     doc: 'Grey levels of the image: 16 writes a 16-bit PNG master (with --format png).',
   },
   maxSize: {
@@ -333,7 +334,7 @@ export const CONFIG_KEYS = {
     expected: 'an integer, 1 or more',
     env: ['EDEN_WINDOW_INDEX'],
     flag: '--window-index',
-    default: 1,
+    default: DEFAULT_RENDER_OPTIONS.windowIndex,
     doc: "Which of the file's windows (or VOI LUTs) to use, from 1.",
   },
   frames: {
@@ -341,7 +342,7 @@ export const CONFIG_KEYS = {
     expected: 'first or all',
     env: ['EDEN_FRAMES'],
     flag: '--frames',
-    default: 'first',
+    default: DEFAULT_RENDER_OPTIONS.frames,
     doc: 'Frames of multi-frame images to render: the first, or all ({instance_id}_{frame}).',
   },
   qualityGates: {

@@ -6,35 +6,35 @@ export interface RenderOptions {
   /** Huffman-optimised JPEG coding: about 10% smaller, about twice the encode time. Default off. */
   optimiseCoding: boolean;
   /** Output file format. PNG is lossless. Default 'jpeg'. */
-  format?: OutputFormat;
+  format: OutputFormat;
   /**
    * 16 writes a 16-bit grayscale PNG master: the same modality → VOI → presentation pipeline
    * as the 8-bit image, with the VOI output range 0..65535 instead of 0..255, so the 8-bit image
    * is the master divided by 257 (to rounding). Only with format 'png' and grayscale images;
    * colour images stay 8-bit. Default 8.
    */
-  bitDepth?: 8 | 16;
+  bitDepth: 8 | 16;
   /** Longest side of the output in pixels; larger images are downsampled (lanczos3), aspect kept. */
   maxSize?: number | undefined;
   /** VOI window to use instead of the file's (modality units); centre any number, width > 0. */
   window?: { center: number; width: number } | undefined;
   /** Which of the file's windows (or VOI LUTs) to use, from 1. Default 1. */
-  windowIndex?: number;
+  windowIndex: number;
   /** 'all' renders every frame of a multi-frame image, one at a time. Default 'first'. */
-  frames?: 'first' | 'all';
+  frames: 'first' | 'all';
 }
 
 type OutputFormat = 'jpeg' | 'png';
 
-export const DEFAULT_RENDER_OPTIONS: Readonly<Required<Omit<RenderOptions, 'maxSize' | 'window'>>> =
-  Object.freeze({
-    quality: 90,
-    optimiseCoding: false,
-    format: 'jpeg',
-    bitDepth: 8,
-    windowIndex: 1,
-    frames: 'first',
-  });
+/** The renderer's defaults: the configuration's (src/config/schema.ts takes them from here). */
+export const DEFAULT_RENDER_OPTIONS: Readonly<RenderOptions> = Object.freeze({
+  quality: 90,
+  optimiseCoding: false,
+  format: 'jpeg',
+  bitDepth: 8,
+  windowIndex: 1,
+  frames: 'first',
+});
 
 /**
  * Where the VOI came from: the file's window or VOI LUT, the caller's override, the percentile

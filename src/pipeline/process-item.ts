@@ -155,7 +155,7 @@ export async function processItem(
       }
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
-      const format = spec.render.format ?? 'jpeg';
+      const format = spec.render.format;
       const everyFrame = spec.render.frames === 'all';
       const images: StoredImage[] = [];
       for (const image of rendered.images) {

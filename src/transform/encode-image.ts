@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { EtlError } from '../domain/errors.js';
-import type { ResolvedRenderOptions } from './render-options.js';
+import type { RenderOptions } from '../domain/render.js';
 
 export interface Raster {
   /** Row by row, no padding; interleaved RGB when channels is 3; Uint16Array: 16-bit gray. */
@@ -37,10 +37,7 @@ function fittedSize(
  * twice the encode time. Downsampling uses lanczos3, sharp's sharpest filter without ringing
  * beyond a grey level on radiographs.
  */
-export async function encodeImage(
-  raster: Raster,
-  options: ResolvedRenderOptions,
-): Promise<EncodedImage> {
+export async function encodeImage(raster: Raster, options: RenderOptions): Promise<EncodedImage> {
   const { quality, optimiseCoding, format, maxSize } = options;
   const size = fittedSize(raster.width, raster.height, maxSize);
   const wide = raster.pixels instanceof Uint16Array;

@@ -25,7 +25,6 @@ import {
   type RasterMemory,
   type VoiTransform,
 } from './lut.js';
-import { resolveRenderOptions, type ResolvedRenderOptions } from './render-options.js';
 
 /** Everything of the recipe but the encoding, which is not decided yet. */
 type RasterRecipe = Omit<RenderRecipe, 'codec' | 'quality' | 'width' | 'height' | 'bitDepth'>;
@@ -47,7 +46,7 @@ type VoiRecipe = Pick<
  */
 function chooseVoi(
   presentation: Presentation,
-  options: ResolvedRenderOptions,
+  options: RenderOptions,
   firstFrame: StoredFrame,
 ): { voi: VoiTransform; recipe: VoiRecipe } {
   const fn = presentation.windowFunction;
@@ -134,7 +133,7 @@ type FrameRenderer = (frame: StoredFrame) => Omit<RasterFrame, 'recipe' | 'width
 function grayPlan(
   image: PixelImage,
   presentation: Presentation,
-  options: ResolvedRenderOptions,
+  options: RenderOptions,
   first: StoredFrame,
   memory: RasterMemory | undefined,
 ): { render: FrameRenderer; recipe: Omit<RasterRecipe, 'frame'> } {
@@ -213,7 +212,7 @@ function colourPlan(
  */
 function* rasterFrames(
   bytes: Uint8Array,
-  options: ResolvedRenderOptions,
+  options: RenderOptions,
   memory?: RasterMemory,
 ): Generator<RasterFrame> {
   const parsed = parseDicom(bytes);
@@ -244,8 +243,13 @@ export function renderToRaster(
   bytes: Uint8Array,
   options: Partial<RenderOptions> = {},
 ): RasterFrame {
-  const resolved = resolveRenderOptions({ ...DEFAULT_RENDER_OPTIONS, ...options, frames: 'first' });
-  for (const raster of rasterFrames(bytes, resolved)) return raster;
+  for (const raster of rasterFrames(bytes, {
+    ...DEFAULT_RENDER_OPTIONS,
+    ...options,
+    frames: 'first',
+  })) {
+    return raster;
+  }
   throw new EtlError('INTERNAL', 'image without a frame 1');
 }
 
@@ -289,7 +293,7 @@ function returnRasterMemory(buffer: ArrayBufferLike): void {
   }
 }
 
-async function encode(raster: RasterFrame, options: ResolvedRenderOptions): Promise<RenderedImage> {
+async function encode(raster: RasterFrame, options: RenderOptions): Promise<RenderedImage> {
   // sharp encodes on a libuv thread: the statistics are taken meanwhile, from the same raster
   // (the gates judge the pixels, not what the codec made of them).
   const encoding = encodeImage(raster, options);
@@ -326,12 +330,11 @@ export async function* renderDicomFrames(
   options: RenderOptions,
 ): AsyncGenerator<RenderedImage> {
   try {
-    const resolved = resolveRenderOptions(options);
     await prepareCodecs();
-    for (const raster of rasterFrames(bytes, resolved, lendRasterMemory)) {
+    for (const raster of rasterFrames(bytes, options, lendRasterMemory)) {
       let image: RenderedImage;
       try {
-        image = await encode(raster, resolved);
+        image = await encode(raster, options);
       } finally {
         // sharp has settled: it no longer reads the raster, succeeded or not.
         returnRasterMemory(raster.pixels.buffer);

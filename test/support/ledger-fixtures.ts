@@ -1,6 +1,7 @@
 import type { SelectedInstance, StudyReport } from '../../src/domain/dataset.js';
 import { studyReports } from '../../src/source/study-report.js';
 import type { RunSpec } from '../../src/domain/run-spec.js';
+import { DEFAULT_RENDER_OPTIONS } from '../../src/domain/render.js';
 
 /** A run spec for tests of what keeps or reads runs: only its shape matters, nothing is fetched. */
 export const TEST_SPEC: RunSpec = {
@@ -11,7 +12,7 @@ export const TEST_SPEC: RunSpec = {
   batchSize: 2,
   destination: 'file:///tmp/out',
   prefix: 'p',
-  render: { quality: 90, optimiseCoding: false },
+  render: DEFAULT_RENDER_OPTIONS,
   quality: { gates: ['blank', 'duplicate'], minReportChars: 20 },
   splits: {
     shares: [

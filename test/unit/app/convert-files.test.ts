@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
 import { convertFiles, listInputs } from '../../../src/app/convert-files.js';
 import { tempDir } from '../../support/cli.js';
+import { DEFAULT_RENDER_OPTIONS } from '../../../src/domain/render.js';
 
 describe('listInputs', () => {
   let dir: string;
@@ -50,7 +51,7 @@ describe('convertFiles', () => {
     const run = convertFiles(
       ['/a/x.dcm', '/b/x.DCM'],
       { fetcher: noFetch, renderer, store: noStore as never },
-      { render: { quality: 90, optimiseCoding: false }, concurrency: 1 },
+      { render: DEFAULT_RENDER_OPTIONS, concurrency: 1 },
       () => undefined,
     );
     await expect(run).rejects.toBeInstanceOf(EtlError);

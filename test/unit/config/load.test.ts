@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig } from '../../../src/config/load.js';
+import { renderOptionsOf } from '../../../src/config/render-options.js';
+import { DEFAULT_RENDER_OPTIONS } from '../../../src/domain/render.js';
 import { thrown } from '../../support/thrown.js';
 
 describe('loadConfig', () => {
@@ -148,6 +150,39 @@ describe('loadConfig', () => {
     // A secret is named, never shown.
     expect(error.message).toContain('env SECRET_KEY: received "<redacted>"');
     expect(error.message).not.toContain('short');
+  });
+
+  it('refuses every out-of-range render option at start-up, not per instance', () => {
+    const error = thrown(() =>
+      loadConfig({
+        flags: {
+          jpegQuality: '101',
+          maxSize: '0',
+          window: '40,0',
+          windowIndex: '0',
+          frames: 'odd',
+        },
+        env: { EDEN_IMAGE_FORMAT: 'gif', EDEN_BIT_DEPTH: '12' },
+        envFile,
+      }),
+    );
+    expect(error.code).toBe('CONFIG_INVALID');
+    for (const expected of [
+      '--quality: received "101"',
+      '--max-size: received "0"',
+      '--window: received "40,0"',
+      '--window-index: received "0"',
+      '--frames: received "odd"',
+      'env EDEN_IMAGE_FORMAT: received "gif"',
+      'env EDEN_BIT_DEPTH: received "12"',
+    ]) {
+      expect(error.message).toContain(expected);
+    }
+  });
+
+  it('gives the renderer its defaults when nothing is configured', () => {
+    const { config } = loadConfig({ flags: {}, env: {}, envFile });
+    expect(renderOptionsOf(config)).toEqual(DEFAULT_RENDER_OPTIONS);
   });
 
   it('refuses a 16-bit image in JPEG at start-up, naming both keys and the fix', () => {

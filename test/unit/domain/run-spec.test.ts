@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runIdOf, type RunSpec } from '../../../src/domain/run-spec.js';
 import { TEST_SPEC } from '../../support/ledger-fixtures.js';
+import { DEFAULT_RENDER_OPTIONS } from '../../../src/domain/render.js';
 
 // Any spec will do: the tests compare ids of variants of one spec.
 const spec: RunSpec = TEST_SPEC;
@@ -20,10 +21,10 @@ describe('runIdOf', () => {
       { ...spec, queryParameters: { studies: 8, seed: '1' } },
       { ...spec, destination: 'file:///data/other' },
       { ...spec, prefix: 'elsewhere' },
-      { ...spec, render: { quality: 80, optimiseCoding: false } },
+      { ...spec, render: { ...DEFAULT_RENDER_OPTIONS, quality: 80 } },
       { ...spec, quality: { ...spec.quality, gates: ['blank'] } },
       { ...spec, splits: { ...spec.splits, keyFingerprint: 'fedcba9876543210' } },
-      { ...spec, render: { quality: 90, optimiseCoding: true } },
+      { ...spec, render: { ...DEFAULT_RENDER_OPTIONS, optimiseCoding: true } },
     ];
     const ids = variants.map(runIdOf);
     expect(ids).not.toContain(id);

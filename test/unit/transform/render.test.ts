@@ -124,7 +124,11 @@ describe('renderDicom', () => {
   it('encodes the display raster: the decoded JPEG is within JPEG error of it', async () => {
     const file = grayDicom(ct);
     const gray = renderToRaster(file);
-    const image = await renderDicom(file, { quality: 95, optimiseCoding: true });
+    const image = await renderDicom(file, {
+      ...DEFAULT_RENDER_OPTIONS,
+      quality: 95,
+      optimiseCoding: true,
+    });
     expect(image.recipe.quality).toBe(95);
     const decoded = await sharp(image.bytes).toColourspace('b-w').raw().toBuffer();
     expect(decoded.length).toBe(gray.pixels.length);
@@ -238,12 +242,6 @@ describe('renderDicom', () => {
       expect(error.message).not.toContain('\n');
       expect(error.subject).toBeUndefined();
     }
-  });
-
-  it('rejects invalid options as INTERNAL', async () => {
-    await expect(renderDicom(grayDicom(ct), { quality: 0, optimiseCoding: false })).rejects.toThrow(
-      expect.objectContaining({ code: 'INTERNAL' }),
-    );
   });
 
   it('never hangs or throws anything but an EtlError on corrupted files', async () => {

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import type { Config } from './schema.js';
 import type { RenderOptions } from '../domain/render.js';
 
 /** The renderer's options as configured (flags, environment, defaults). */
