@@ -150,6 +150,13 @@ describe('README.md', () => {
     }
   });
 
+  it('names every folder of src/ in its layout list', () => {
+    const folders = readdirSync(join(ROOT, 'src'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+    expect(folders.filter((name) => !readme.includes(`\`src/${name}/\``))).toEqual([]);
+  });
+
   it('reads the failure table as a table: a code missing or invented shows', () => {
     const text = [
       FAILURE_SECTION,
