@@ -6,12 +6,7 @@ import type { RenderOptions } from '../domain/render.js';
 import type { Fetcher } from '../source/fetcher.js';
 import type { ObjectStore } from '../domain/object-store.js';
 import { createLimiter } from '../pipeline/limiter.js';
-import type { RenderFramesOutcome } from '../pipeline/render-pool.js';
-
-/** Renders every selected frame of a DICOM file off the main thread (RenderPool). */
-interface FramesRenderer {
-  renderFrames(bytes: Uint8Array, options: RenderOptions): Promise<RenderFramesOutcome>;
-}
+import { fetchAndRender, storeImages, type Renderer } from '../pipeline/render-instance.js';
 
 export interface ConvertFailure {
   input: string;
@@ -26,8 +21,6 @@ export interface ConvertSummary {
   images: number;
   failures: ConvertFailure[];
 }
-
-const CONTENT_TYPE = { jpeg: 'image/jpeg', png: 'image/png' } as const;
 
 /**
  * The files to convert: each path given, or every file below a directory (recursively,
@@ -90,34 +83,32 @@ function checkNames(inputs: readonly string[]): void {
  */
 export async function convertFiles(
   inputs: readonly string[],
-  deps: { fetcher: Fetcher; renderer: FramesRenderer; store: ObjectStore },
+  deps: { fetcher: Fetcher; renderer: Renderer; store: ObjectStore },
   options: { render: RenderOptions; concurrency: number },
   onFailure: (failure: ConvertFailure) => void,
 ): Promise<ConvertSummary> {
   checkNames(inputs);
-  const format = options.render.format;
-  const extension = format === 'png' ? 'png' : 'jpg';
-  const everyFrame = options.render.frames === 'all';
+  const extension = options.render.format === 'png' ? 'png' : 'jpg';
   const limit = createLimiter(options.concurrency, new AbortController().signal);
   const summary: ConvertSummary = { inputs: inputs.length, converted: 0, images: 0, failures: [] };
   await Promise.all(
     inputs.map((input) =>
       limit(async () => {
         try {
-          const bytes = await deps.fetcher.fetch({
+          const target = {
             instanceId: stem(input),
             fileUrl: pathToFileURL(input).href,
             filePath: null,
-          });
-          const outcome = await deps.renderer.renderFrames(bytes, options.render);
+          };
+          const outcome = await fetchAndRender(deps, target, options.render, undefined);
           if (!outcome.ok) throw outcome.error;
-          for (const image of outcome.images) {
-            const name = everyFrame
-              ? `${stem(input)}_${image.recipe.frame}.${extension}`
-              : `${stem(input)}.${extension}`;
-            await deps.store.replace(name, image.bytes, CONTENT_TYPE[format]);
-            summary.images += 1;
-          }
+          const written = await storeImages(
+            outcome.images,
+            options.render,
+            (frame) => `${stem(input)}${frame === null ? '' : `_${frame}`}.${extension}`,
+            (key, bytes, contentType) => deps.store.replace(key, bytes, contentType),
+          );
+          summary.images += written.length;
           summary.converted += 1;
         } catch (thrown) {
           const failure = { input, error: asEtlError(thrown, 'RENDER_FAILED', input) };

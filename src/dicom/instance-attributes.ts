@@ -1,6 +1,6 @@
 import type { InstanceAttributes } from '../domain/dataset.js';
 import { readStrings, readString } from './attributes.js';
-import { parseDicom } from './parse.js';
+import { parseDicom, type ParsedDicom } from './parse.js';
 
 /** The header facts of src/domain/dataset.ts InstanceAttributes, by tag. */
 const TAGS = {
@@ -20,13 +20,16 @@ const IMAGE_LATERALITY = 'x00200062';
 const LATERALITY = 'x00200060';
 
 /**
- * Reads an instance's header facts. Null for a file whose header cannot be read: its failure
- * is reported by the renderer, and a dataset row without facts is still a row.
+ * Reads an instance's header facts, from its bytes or from the parse the caller already made.
+ * Null for a file whose header cannot be read: its failure is reported by the renderer, and a
+ * dataset row without facts is still a row.
  */
-export function readInstanceAttributes(bytes: Uint8Array): InstanceAttributes | null {
+export function readInstanceAttributes(
+  source: Uint8Array | ParsedDicom,
+): InstanceAttributes | null {
   let dataSet;
   try {
-    ({ dataSet } = parseDicom(bytes));
+    ({ dataSet } = source instanceof Uint8Array ? parseDicom(source) : source);
   } catch {
     // The render of the same bytes reports why; facts are optional.
     return null;

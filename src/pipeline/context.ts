@@ -1,21 +1,10 @@
 import type { Logger } from 'pino';
-import type { RenderOptions } from '../domain/render.js';
 import type { Fetcher } from '../source/fetcher.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { ObjectStore } from '../domain/object-store.js';
 import type { DeidOptions } from '../deid/deidentify-dicom.js';
 import type { Pseudonymizer } from '../deid/pseudonyms.js';
-import type { RenderFramesOutcome } from './render-pool.js';
-
-/** Renders DICOM bytes off the main thread (RenderPool in production). */
-interface Renderer {
-  /** The encoded images of the frames `options.frames` selects, in frame order. */
-  renderFrames(
-    bytes: Uint8Array,
-    options: RenderOptions,
-    deid?: DeidOptions,
-  ): Promise<RenderFramesOutcome>;
-}
+import type { Renderer } from './render-instance.js';
 
 /** What de-identifying items needs, when the run does: the options and the key's pseudonyms. */
 export interface DeidContext {

@@ -9,6 +9,7 @@ import { NEAR_DUPLICATE } from '../domain/quality-gates.js';
 import { firstExclusion, instanceGates } from '../quality/quality-gates.js';
 import { nearDuplicateOf } from '../quality/near-duplicates.js';
 import type { PipelineContext } from './context.js';
+import { fetchAndRender, storeImages } from './render-instance.js';
 import type { RunSpec } from '../domain/run-spec.js';
 
 export interface RetryPolicy {
@@ -104,10 +105,7 @@ export async function processItem(
     };
     try {
       const dicomKey = keys.dicom(name).full;
-      const bytes = await ctx.fetcher.fetch(item);
-      lap('fetch');
-      const rendered = await ctx.renderer.renderFrames(bytes, spec.render, ctx.deid?.options);
-      lap('render');
+      const rendered = await fetchAndRender(ctx, item, spec.render, ctx.deid?.options, lap);
       ({ attributes } = rendered);
       if (rendered.phi !== null) {
         await ctx.ledger.recordPhi(runId, item.ordinal, item.studyId, rendered.phi);
@@ -155,17 +153,12 @@ export async function processItem(
       }
       dicom = await ctx.store.create(dicomKey, rendered.dicom, CONTENT_TYPES.dicom);
       if (!rendered.ok) throw rendered.error;
-      const format = spec.render.format;
-      const everyFrame = spec.render.frames === 'all';
-      const images: StoredImage[] = [];
-      for (const image of rendered.images) {
-        const { frame } = image.recipe;
-        const key = keys.image(name, format, everyFrame ? frame : null).full;
-        images.push({
-          ...(await ctx.store.create(key, image.bytes, CONTENT_TYPES[format])),
-          frame,
-        });
-      }
+      const images: StoredImage[] = await storeImages(
+        rendered.images,
+        spec.render,
+        (frame) => keys.image(name, spec.render.format, frame).full,
+        (key, bytes, contentType) => ctx.store.create(key, bytes, contentType),
+      );
       lap('store');
       await ctx.ledger.recordOutcome(runId, item.ordinal, {
         status: 'delivered',

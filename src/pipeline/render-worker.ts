@@ -12,6 +12,7 @@ import {
   type J2kDecoderChoice,
 } from '../transform/codecs/decode-frame.js';
 import { readInstanceAttributes } from '../dicom/instance-attributes.js';
+import { parseDicom } from '../dicom/parse.js';
 import { renderDicomFrames } from '../transform/render.js';
 
 /**
@@ -86,11 +87,14 @@ export default async function render(task: RenderTask): Promise<unknown> {
       return movable({ ok: false, error: deidFailure(error), dicom: bytes, attributes: null, phi });
     }
   }
-  const attributes = readInstanceAttributes(bytes);
+  let attributes: InstanceAttributes | null = null;
   try {
+    // One parse of the file to deliver, shared by its header facts and its rendering.
+    const parsed = parseDicom(bytes);
+    attributes = readInstanceAttributes(parsed);
     await codecsReady;
     const images: RenderedImage[] = [];
-    for await (const image of renderDicomFrames(bytes, options)) images.push(image);
+    for await (const image of renderDicomFrames(parsed, options)) images.push(image);
     return movable({ ok: true, images, dicom: bytes, attributes, phi });
   } catch (error) {
     return movable({

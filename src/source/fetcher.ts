@@ -5,7 +5,7 @@ import { EtlError } from '../domain/errors.js';
 import type { HttpFetcher, HttpFetcherOptions } from './http-fetcher.js';
 
 /** Where an instance's DICOM file is, as the selection gave it. */
-interface FetchTarget {
+export interface FetchTarget {
   instanceId: string;
   fileUrl: string | null;
   filePath: string | null;

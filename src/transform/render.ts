@@ -10,7 +10,7 @@ import { autoWindow } from './auto-window.js';
 import { prepareCodecs } from './codecs/decode-frame.js';
 import { toRgb8 } from './colour.js';
 import { readPalette } from './palette.js';
-import { parseDicom } from '../dicom/parse.js';
+import { parseDicom, type ParsedDicom } from '../dicom/parse.js';
 import { readImage, type PixelImage, type StoredFrame } from './pixel-data.js';
 import { readPresentation, type Presentation } from './presentation.js';
 import { encodeImage, type Raster } from './encode-image.js';
@@ -211,11 +211,11 @@ function colourPlan(
  * UNSUPPORTED_IMAGE, INTERNAL (bad options).
  */
 function* rasterFrames(
-  bytes: Uint8Array,
+  source: Uint8Array | ParsedDicom,
   options: RenderOptions,
   memory?: RasterMemory,
 ): Generator<RasterFrame> {
-  const parsed = parseDicom(bytes);
+  const parsed = source instanceof Uint8Array ? parseDicom(source) : source;
   const image = readImage(parsed);
   const first = image.frame(0);
   const plan =
@@ -323,15 +323,16 @@ async function encode(raster: RasterFrame, options: RenderOptions): Promise<Rend
  * Renders and encodes the frames of a DICOM file one at a time (frame 1 only unless
  * options.frames is 'all'): each frame is encoded before the next is decoded. Throws EtlError
  * with the codes of rasterFrames, RENDER_FAILED when encoding fails. `subject` is left unset:
- * the caller knows which instance this is.
+ * the caller knows which instance this is. `source` is the file, or the parse of it the caller
+ * already made (the render worker reads the header facts from the same parse).
  */
 export async function* renderDicomFrames(
-  bytes: Uint8Array,
+  source: Uint8Array | ParsedDicom,
   options: RenderOptions,
 ): AsyncGenerator<RenderedImage> {
   try {
     await prepareCodecs();
-    for (const raster of rasterFrames(bytes, options, lendRasterMemory)) {
+    for (const raster of rasterFrames(source, options, lendRasterMemory)) {
       let image: RenderedImage;
       try {
         image = await encode(raster, options);

@@ -1,0 +1,59 @@
+import { CONTENT_TYPES } from '../dataset/object-keys.js';
+import type { DeidOptions } from '../deid/deidentify-dicom.js';
+import type { PutResult } from '../domain/object-store.js';
+import type { RenderedImage, RenderOptions } from '../domain/render.js';
+import type { Fetcher, FetchTarget } from '../source/fetcher.js';
+import type { RenderFramesOutcome } from './render-pool.js';
+
+/**
+ * The per-instance stage that a run's items (process-item) and `eden-etl convert` share: fetch
+ * the file, de-identify and render it off the main thread, then store its images under the keys
+ * of their frames. What each caller does around it (gates, the ledger, the DICOM) is its own.
+ */
+
+/** Renders every selected frame of a DICOM file off the main thread (RenderPool). */
+export interface Renderer {
+  /** The encoded images of the frames `options.frames` selects, in frame order. */
+  renderFrames(
+    bytes: Uint8Array,
+    options: RenderOptions,
+    deid?: DeidOptions,
+  ): Promise<RenderFramesOutcome>;
+}
+
+/**
+ * Fetches the instance's file and renders it (de-identified first when `deid` is given).
+ * `lap` is told when each stage ends, for the stage timings.
+ */
+export async function fetchAndRender(
+  deps: { fetcher: Fetcher; renderer: Renderer },
+  target: FetchTarget,
+  render: RenderOptions,
+  deid: DeidOptions | undefined,
+  lap: (stage: 'fetch' | 'render') => void = () => undefined,
+): Promise<RenderFramesOutcome> {
+  const bytes = await deps.fetcher.fetch(target);
+  lap('fetch');
+  const rendered = await deps.renderer.renderFrames(bytes, render, deid);
+  lap('render');
+  return rendered;
+}
+
+/**
+ * Writes each image, in frame order, under `keyOf(frame)` when every frame is rendered and
+ * `keyOf(null)` when only the first is (its name then carries no frame number).
+ */
+export async function storeImages(
+  images: readonly RenderedImage[],
+  render: RenderOptions,
+  keyOf: (frame: number | null) => string,
+  write: (key: string, bytes: Uint8Array, contentType: string) => Promise<PutResult>,
+): Promise<(PutResult & { frame: number })[]> {
+  const stored: (PutResult & { frame: number })[] = [];
+  for (const image of images) {
+    const { frame } = image.recipe;
+    const key = keyOf(render.frames === 'all' ? frame : null);
+    stored.push({ ...(await write(key, image.bytes, CONTENT_TYPES[render.format])), frame });
+  }
+  return stored;
+}
