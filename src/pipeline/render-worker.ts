@@ -5,11 +5,7 @@ import type { InstanceAttributes } from '../domain/dataset.js';
 import { deidentifyDicom, type DeidOptions, type DeidPhi } from '../deid/deidentify-dicom.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from '../transform/buffer-ownership.js';
-import {
-  prepareCodecs,
-  useJ2kDecoder,
-  type J2kDecoderChoice,
-} from '../transform/codecs/decode-frame.js';
+import { useJ2kDecoder, type J2kDecoderChoice } from '../transform/codecs/decode-frame.js';
 import { readInstanceAttributes } from '../dicom/instance-attributes.js';
 import { renderDicomFrames } from '../transform/render.js';
 
@@ -51,12 +47,11 @@ export interface RenderWorkerData {
   j2kDecoder: J2kDecoderChoice;
 }
 
-useJ2kDecoder((workerData as RenderWorkerData | undefined)?.j2kDecoder ?? 'auto');
-
-// Started with the worker, so its first task does not wait for the WASM compile.
-const codecsReady = prepareCodecs();
-// A failure is reported by every task that awaits it; this only keeps it from being unhandled.
-codecsReady.catch(() => undefined);
+// Codecs load on first use, each only for a file whose transfer syntax needs it (renderDicomFrames
+// starts the asynchronous one): a worker that renders uncompressed files loads none. 'auto' is
+// left to the first JPEG 2000 frame too, which then tries the system's OpenJPEG.
+const j2kDecoder = (workerData as RenderWorkerData | undefined)?.j2kDecoder ?? 'auto';
+if (j2kDecoder !== 'auto') useJ2kDecoder(j2kDecoder);
 
 /**
  * De-identification failures keep their code, except the two after which process-item would
@@ -87,7 +82,6 @@ export default async function render(task: RenderTask): Promise<unknown> {
   }
   const attributes = readInstanceAttributes(bytes);
   try {
-    await codecsReady;
     const images: RenderedImage[] = [];
     for await (const image of renderDicomFrames(bytes, options)) images.push(image);
     return movable({ ok: true, images, dicom: bytes, attributes, phi });

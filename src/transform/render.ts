@@ -10,7 +10,7 @@ import { autoWindow } from './auto-window.js';
 import { prepareCodecs } from './codecs/decode-frame.js';
 import { toRgb8 } from './colour.js';
 import { readPalette } from './palette.js';
-import { parseDicom } from '../dicom/parse.js';
+import { parseDicom, type ParsedDicom } from '../dicom/parse.js';
 import { readImage, type PixelImage, type StoredFrame } from './pixel-data.js';
 import { readPresentation, type Presentation } from './presentation.js';
 import { encodeImage, type Raster } from './encode-image.js';
@@ -212,11 +212,10 @@ function colourPlan(
  * UNSUPPORTED_IMAGE, INTERNAL (bad options).
  */
 function* rasterFrames(
-  bytes: Uint8Array,
+  parsed: ParsedDicom,
   options: ResolvedRenderOptions,
   memory?: RasterMemory,
 ): Generator<RasterFrame> {
-  const parsed = parseDicom(bytes);
   const image = readImage(parsed);
   const first = image.frame(0);
   const plan =
@@ -245,7 +244,7 @@ export function renderToRaster(
   options: Partial<RenderOptions> = {},
 ): RasterFrame {
   const resolved = resolveRenderOptions({ ...DEFAULT_RENDER_OPTIONS, ...options, frames: 'first' });
-  for (const raster of rasterFrames(bytes, resolved)) return raster;
+  for (const raster of rasterFrames(parseDicom(bytes), resolved)) return raster;
   throw new EtlError('INTERNAL', 'image without a frame 1');
 }
 
@@ -327,8 +326,10 @@ export async function* renderDicomFrames(
 ): AsyncGenerator<RenderedImage> {
   try {
     const resolved = resolveRenderOptions(options);
-    await prepareCodecs();
-    for (const raster of rasterFrames(bytes, resolved, lendRasterMemory)) {
+    const parsed = parseDicom(bytes);
+    // Only the codec this file's transfer syntax needs, and only if it starts asynchronously.
+    await prepareCodecs(parsed.transferSyntax.uid);
+    for (const raster of rasterFrames(parsed, resolved, lendRasterMemory)) {
       let image: RenderedImage;
       try {
         image = await encode(raster, resolved);
