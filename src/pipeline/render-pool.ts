@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina as PiscinaClass } from 'piscina';
 import { deserializeError, EtlError } from '../domain/errors.js';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
@@ -24,6 +25,10 @@ export interface RenderPoolOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+const require = createRequire(import.meta.url);
+// Through require, as sharp below (see transform/encode-image.ts).
+const { Piscina } = require('piscina') as { Piscina: typeof PiscinaClass };
 
 export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
@@ -51,20 +56,21 @@ function workerFile(): URL {
 }
 
 export class RenderPool {
-  readonly #piscina: Piscina<RenderTask, RenderTaskResult>;
+  readonly #piscina: PiscinaClass<RenderTask, RenderTaskResult>;
   readonly #timeoutMs: number;
   readonly #sharpLoaded: Promise<unknown>;
   // piscina quietly starts new workers for a task run after close(); we refuse it instead.
   #closed = false;
 
-  private constructor(piscina: Piscina<RenderTask, RenderTaskResult>, timeoutMs: number) {
+  private constructor(piscina: PiscinaClass<RenderTask, RenderTaskResult>, timeoutMs: number) {
     this.#piscina = piscina;
     this.#timeoutMs = timeoutMs;
     // Loaded here although only the workers use it: on glibc, libvips must stay loaded for the
     // life of the process, or a worker exiting unloads it under the others (sharp docs, issue
     // #2263). Loaded while the workers start rather than before them, and awaited before a
     // worker is stopped: at close() and when a render outlives its timeout.
-    this.#sharpLoaded = import('sharp');
+    // Through require, as in transform/encode-image.ts: half the load time.
+    this.#sharpLoaded = Promise.resolve().then(() => require('sharp') as unknown);
     // A failure is thrown by render() and close(), which await it; this keeps it from being
     // reported as unhandled meanwhile.
     this.#sharpLoaded.catch(() => undefined);
