@@ -15,6 +15,10 @@
  * Files come from the sample-PACS generator (src/demo): the Helix 64 CT slice of the render
  * benchmark and the first image of each of the first 20 CR studies, at their native sizes. Prints
  * each figure, its target and PASS/FAIL; exits 1 when a goal fails.
+ *
+ * Every process runs with PATH and HOME only (and EDEN_PROGRESS=off), as the other benchmarks
+ * do: a variable such as NODE_EXTRA_CA_CERTS has Node read a CA bundle at every start (about
+ * 45 ms on a 2-core VM), which would be counted against every figure, bare node's included.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
