@@ -32,7 +32,9 @@ import { RenderPool } from '../src/pipeline/render-pool.js';
 import { useJ2kDecoder } from '../src/transform/codecs/decode-frame.js';
 import { nativeOpenJpegAvailable } from '../src/transform/codecs/native-openjpeg.js';
 
-const PYTHON = '/usr/bin/python3';
+export const PYTHON = '/usr/bin/python3';
+/** The Python peer's script: not compiled, so read from bench/ beside dist/. */
+export const PYDICOM_PEER = fileURLToPath(new URL('../../bench/pydicom-peer.py', import.meta.url));
 const RUN_SCRIPT = fileURLToPath(new URL('./run.js', import.meta.url));
 
 interface BenchFile {
@@ -63,7 +65,7 @@ interface Row {
   notes: string[];
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
@@ -107,7 +109,7 @@ function findStudy(matches: (study: PlannedStudy) => boolean): PlannedStudy {
 }
 
 /** Renders only the first file of the study: the generator is lazy. */
-function firstFile(study: PlannedStudy): Uint8Array {
+export function firstFile(study: PlannedStudy): Uint8Array {
   for (const file of renderStudyFiles(study)) return file.bytes;
   throw new Error('bench: the planned study has no file');
 }
@@ -170,7 +172,7 @@ function ctVolume(frames: number, size: number): Uint8Array {
   });
 }
 
-function ctSlice(model: string): Uint8Array {
+export function ctSlice(model: string): Uint8Array {
   const study = findStudy((s) => s.kind === 'chest-ct' && s.device.model === model);
   return firstFile(study);
 }
@@ -272,67 +274,15 @@ async function timeFloor(bytes: Uint8Array, iterations: number): Promise<number>
 }
 
 /**
- * pydicom + numpy + PIL the way a Python ETL does it, warmed up, the file read from memory.
- * The 8-bit scaling uses the output range pydicom's apply_windowing maps onto (its y_min/y_max).
+ * pydicom + numpy + PIL the way a Python ETL does it (bench/pydicom-peer.py, shared with the
+ * startup benchmark), warmed up, the file read from memory.
  */
-const PYDICOM_SCRIPT = String.raw`
-import io, json, sys, time
-import numpy as np
-import pydicom
-from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
-from PIL import Image
-
-path, iterations = sys.argv[1], int(sys.argv[2])
-data = open(path, 'rb').read()
-syntax = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).file_meta.TransferSyntaxUID
-# The handler pydicom itself picks: the first available one that supports the syntax (GDCM for
-# JPEG-LS and JPEG 2000 with python3-gdcm installed, its own numpy RLE decoder for RLE).
-handler = None
-if syntax.is_compressed:
-    usable = [h for h in pydicom.config.pixel_data_handlers
-              if h.supports_transfer_syntax(syntax) and h.is_available()]
-    if not usable:
-        sys.exit('no pixel data handler for ' + syntax.name + ' (apt-get install python3-gdcm)')
-    handler = usable[0].HANDLER_NAME
-
-def render():
-    ds = pydicom.dcmread(io.BytesIO(data))
-    arr = apply_modality_lut(ds.pixel_array, ds)
-    if 'WindowCenter' in ds or 'VOILUTSequence' in ds:
-        arr = apply_voi_lut(arr, ds, index=0)
-        if ds.PixelRepresentation == 0:
-            lo, hi = 0, 2 ** ds.BitsStored - 1
-        else:
-            lo, hi = -(2 ** (ds.BitsStored - 1)), 2 ** (ds.BitsStored - 1) - 1
-        if 'RescaleSlope' in ds and 'RescaleIntercept' in ds:
-            lo = lo * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
-            hi = hi * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
-    else:
-        lo, hi = float(arr.min()), float(arr.max())
-    out = np.clip((arr - lo) * (255.0 / max(hi - lo, 1)) + 0.5, 0, 255).astype(np.uint8)
-    if ds.PhotometricInterpretation == 'MONOCHROME1':
-        out = 255 - out
-    buf = io.BytesIO()
-    Image.fromarray(out).save(buf, 'JPEG', quality=90)
-    return buf.getvalue()
-
-times = []
-for i in range(iterations + 2):
-    started = time.perf_counter()
-    render()
-    if i >= 2:
-        times.append((time.perf_counter() - started) * 1000)
-times.sort()
-n = len(times)
-print(json.dumps({'median': times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2, 'handler': handler}))
-`;
-
 async function timePydicom(
   file: BenchFile,
   iterations: number,
 ): Promise<{ ms: number | null; note?: string }> {
   if (!existsSync(PYTHON)) return { ms: null, note: 'no /usr/bin/python3' };
-  const result = await run(PYTHON, ['-c', PYDICOM_SCRIPT, file.path, String(iterations)]);
+  const result = await run(PYTHON, [PYDICOM_PEER, 'time', file.path, String(iterations)]);
   if (result.code !== 0) {
     const last = result.stderr.trim().split('\n').at(-1) ?? '';
     return { ms: null, note: last.slice(0, 120) };

@@ -2,7 +2,8 @@
  * Other benchmarks, by their first argument: `npm run bench -- render [...]` the renderer
  * (bench/render.ts), `plan` planning time (bench/plan.ts), `upload` uploads into the GCS emulator
  * (bench/upload.ts), `distributed` the BullMQ executor against the local one
- * (bench/distributed.ts), `deid` the report scrubber (bench/deid-scrubber.ts).
+ * (bench/distributed.ts), `deid` the report scrubber (bench/deid-scrubber.ts), `startup` what each
+ * command costs to start, against its targets (bench/startup.ts).
  *
  * `npm run bench [-- --studies 8,200 --repeat 3]`: the pipeline on generated sample PACSes of
  * the given sizes. For each size it generates the PACS once (not timed), then runs
@@ -163,6 +164,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   plan: async (args) => (await import('./plan.js')).planBench(args),
   upload: async (args) => (await import('./upload.js')).uploadBench(args),
   distributed: async (args) => (await import('./distributed.js')).distributedBench(args),
+  startup: async (args) => (await import('./startup.js')).startupBench(args),
   deid: async (args) => {
     (await import('./deid-scrubber.js')).deidBench(args);
   },

@@ -344,8 +344,10 @@ export class Composition {
   /**
    * The fetcher and the render threads (one per core by default), built once. With
    * `shareRateLimit`, the PACS download limit is shared with the other workers through Redis.
+   * A command that knows how many files it renders gives `inputs`: no more threads start than
+   * that (each thread costs its start-up).
    */
-  processing(): Promise<Processing> {
+  processing(options: { inputs?: number } = {}): Promise<Processing> {
     this.#processing ??= this.#forgetIfFailed(
       this.#open(async () => {
         const { config } = this;
@@ -356,7 +358,7 @@ export class Composition {
           import('../source/fetcher.js'),
         ]);
         const renderer = RenderPool.create({
-          threads: config.renderThreads,
+          threads: Math.max(1, Math.min(config.renderThreads, options.inputs ?? Infinity)),
           timeoutMs: config.renderTimeout * 1000,
           j2kDecoder: config.j2kDecoder,
         });

@@ -41,7 +41,7 @@ export function define(program: Command): void {
     await withComposition(config, loggerFor(config), async (root) => {
       const [{ store }, { fetcher, renderer }] = await Promise.all([
         root.destination(outDir, ''),
-        root.processing(),
+        root.processing({ inputs: files.length }),
       ]);
       const summary = await convertFiles(
         files,

@@ -1,5 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
-import dicomParser, { type DataSet } from 'dicom-parser';
+import { createRequire } from 'node:module';
+import type dicomParserModule from 'dicom-parser';
+import type { DataSet } from 'dicom-parser';
 import { EtlError } from '../domain/errors.js';
 import {
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -14,6 +16,11 @@ export interface ParsedDicom {
   dataSet: DataSet;
   transferSyntax: TransferSyntax;
 }
+
+// Through require: a CommonJS package imported from an ES module has Node 20 run every file it
+// requires through the ES module loader too, which costs ~15 ms more
+// in every thread that parses here.
+const dicomParser = createRequire(import.meta.url)('dicom-parser') as typeof dicomParserModule;
 
 export const PIXEL_DATA_TAG = 'x7fe00010';
 

@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
-// Loaded here although only the workers use it: on glibc, libvips must stay loaded for the life
-// of the process, or a worker exiting unloads it under the others (sharp docs, issue #2263).
-import 'sharp';
+import type { Piscina as PiscinaClass } from 'piscina';
 import { deserializeError, EtlError } from '../domain/errors.js';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
@@ -28,6 +26,10 @@ export interface RenderPoolOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+const require = createRequire(import.meta.url);
+// Through require, as sharp below (see transform/encode-image.ts).
+const { Piscina } = require('piscina') as { Piscina: typeof PiscinaClass };
 
 export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
@@ -55,14 +57,24 @@ function workerFile(): URL {
 }
 
 export class RenderPool {
-  readonly #piscina: Piscina<RenderTask, RenderTaskResult>;
+  readonly #piscina: PiscinaClass<RenderTask, RenderTaskResult>;
   readonly #timeoutMs: number;
+  readonly #sharpLoaded: Promise<unknown>;
   // piscina quietly starts new workers for a task run after close(); we refuse it instead.
   #closed = false;
 
-  private constructor(piscina: Piscina<RenderTask, RenderTaskResult>, timeoutMs: number) {
+  private constructor(piscina: PiscinaClass<RenderTask, RenderTaskResult>, timeoutMs: number) {
     this.#piscina = piscina;
     this.#timeoutMs = timeoutMs;
+    // Loaded here although only the workers use it: on glibc, libvips must stay loaded for the
+    // life of the process, or a worker exiting unloads it under the others (sharp docs, issue
+    // #2263). Loaded while the workers start rather than before them, and awaited before a
+    // worker is stopped: at close() and when a render outlives its timeout.
+    // Through require, as in transform/encode-image.ts: half the load time.
+    this.#sharpLoaded = Promise.resolve().then(() => require('sharp') as unknown);
+    // A failure is thrown by render() and close(), which await it; this keeps it from being
+    // reported as unhandled meanwhile.
+    this.#sharpLoaded.catch(() => undefined);
   }
 
   static create(options: RenderPoolOptions = {}): RenderPool {
@@ -75,8 +87,9 @@ export class RenderPool {
       throw new EtlError('INTERNAL', `render timeout ${timeoutMs} ms is not a positive number`);
     }
     const j2kDecoder = options.j2kDecoder ?? 'auto';
-    // Checked here, so that 'native' without the library fails the command, not every file.
-    useJ2kDecoder(j2kDecoder);
+    // Checked here, so that 'native' without the library fails the command, not every file;
+    // 'auto' loads the library only where a JPEG 2000 frame is decoded.
+    if (j2kDecoder === 'native') useJ2kDecoder(j2kDecoder);
     const filename = workerFile();
     if (!existsSync(fileURLToPath(filename))) {
       throw new EtlError('INTERNAL', `render worker ${fileURLToPath(filename)} does not exist`, {
@@ -125,10 +138,20 @@ export class RenderPool {
     const input = moved ? bytes : new Uint8Array(bytes);
     let result: RenderTaskResult;
     const deadline = AbortSignal.timeout(this.#timeoutMs);
+    // Stopping the worker waits for sharp in this thread (see the constructor).
+    const stop = new AbortController();
+    deadline.addEventListener(
+      'abort',
+      () => {
+        const abort = () => stop.abort(deadline.reason);
+        void this.#sharpLoaded.then(abort, abort);
+      },
+      { once: true },
+    );
     try {
       result = await this.#piscina.run(
         { bytes: input, options, ...(deid === undefined ? {} : { deid }) },
-        { transferList: [input.buffer as ArrayBuffer], signal: deadline },
+        { transferList: [input.buffer as ArrayBuffer], signal: stop.signal },
       );
     } catch (error) {
       if (deadline.aborted) {
@@ -155,6 +178,10 @@ export class RenderPool {
   /** Waits for the tasks in flight, then terminates the workers. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#piscina.close();
+    try {
+      await this.#sharpLoaded;
+    } finally {
+      await this.#piscina.close();
+    }
   }
 }

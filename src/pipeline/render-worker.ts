@@ -1,16 +1,13 @@
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import sharp from 'sharp';
+import { createRequire } from 'node:module';
+import type sharpModule from 'sharp';
 import { asEtlError, EtlError, serializeError, type SerializedError } from '../domain/errors.js';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import { deidentifyDicom, type DeidOptions } from '../deid/deidentify-dicom.js';
 import type { DeidPhi } from '../domain/deid.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import { ownsWholeBuffer } from '../transform/buffer-ownership.js';
-import {
-  prepareCodecs,
-  useJ2kDecoder,
-  type J2kDecoderChoice,
-} from '../transform/codecs/decode-frame.js';
+import { useJ2kDecoder, type J2kDecoderChoice } from '../transform/codecs/decode-frame.js';
 import { readInstanceAttributes } from '../dicom/instance-attributes.js';
 import { parseDicom } from '../dicom/parse.js';
 import { renderDicomFrames } from '../transform/render.js';
@@ -34,6 +31,9 @@ export type RenderTaskResult = {
   phi: DeidPhi | null;
 } & ({ ok: true; images: RenderedImage[] } | { ok: false; error: SerializedError });
 
+// Through require, as in transform/encode-image.ts: half the load time.
+const sharp = createRequire(import.meta.url)('sharp') as typeof sharpModule;
+
 // libvips' own thread pool is process-wide: with one pipeline per worker thread and one vips
 // thread per pipeline, N workers keep N cores busy instead of oversubscribing them. The operation
 // cache only ever holds inputs we never see again.
@@ -53,12 +53,11 @@ export interface RenderWorkerData {
   j2kDecoder: J2kDecoderChoice;
 }
 
-useJ2kDecoder((workerData as RenderWorkerData | undefined)?.j2kDecoder ?? 'auto');
-
-// Started with the worker, so its first task does not wait for the WASM compile.
-const codecsReady = prepareCodecs();
-// A failure is reported by every task that awaits it; this only keeps it from being unhandled.
-codecsReady.catch(() => undefined);
+// Codecs load on first use, each only for a file whose transfer syntax needs it (renderDicomFrames
+// starts the asynchronous one): a worker that renders uncompressed files loads none. 'auto' is
+// left to the first JPEG 2000 frame too, which then tries the system's OpenJPEG.
+const j2kDecoder = (workerData as RenderWorkerData | undefined)?.j2kDecoder ?? 'auto';
+if (j2kDecoder !== 'auto') useJ2kDecoder(j2kDecoder);
 
 /**
  * De-identification failures keep their code, except the two after which process-item would
@@ -92,7 +91,6 @@ export default async function render(task: RenderTask): Promise<unknown> {
     // One parse of the file to deliver, shared by its header facts and its rendering.
     const parsed = parseDicom(bytes);
     attributes = readInstanceAttributes(parsed);
-    await codecsReady;
     const images: RenderedImage[] = [];
     for await (const image of renderDicomFrames(parsed, options)) images.push(image);
     return movable({ ok: true, images, dicom: bytes, attributes, phi });

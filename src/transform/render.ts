@@ -211,11 +211,10 @@ function colourPlan(
  * UNSUPPORTED_IMAGE, INTERNAL (bad options).
  */
 function* rasterFrames(
-  source: Uint8Array | ParsedDicom,
+  parsed: ParsedDicom,
   options: RenderOptions,
   memory?: RasterMemory,
 ): Generator<RasterFrame> {
-  const parsed = source instanceof Uint8Array ? parseDicom(source) : source;
   const image = readImage(parsed);
   const first = image.frame(0);
   const plan =
@@ -243,13 +242,8 @@ export function renderToRaster(
   bytes: Uint8Array,
   options: Partial<RenderOptions> = {},
 ): RasterFrame {
-  for (const raster of rasterFrames(bytes, {
-    ...DEFAULT_RENDER_OPTIONS,
-    ...options,
-    frames: 'first',
-  })) {
-    return raster;
-  }
+  const first = { ...DEFAULT_RENDER_OPTIONS, ...options, frames: 'first' as const };
+  for (const raster of rasterFrames(parseDicom(bytes), first)) return raster;
   throw new EtlError('INTERNAL', 'image without a frame 1');
 }
 
@@ -331,8 +325,10 @@ export async function* renderDicomFrames(
   options: RenderOptions,
 ): AsyncGenerator<RenderedImage> {
   try {
-    await prepareCodecs();
-    for (const raster of rasterFrames(source, options, lendRasterMemory)) {
+    const parsed = source instanceof Uint8Array ? parseDicom(source) : source;
+    // Only the codec this file's transfer syntax needs, and only if it starts asynchronously.
+    await prepareCodecs(parsed.transferSyntax.uid);
+    for (const raster of rasterFrames(parsed, options, lendRasterMemory)) {
       let image: RenderedImage;
       try {
         image = await encode(raster, options);

@@ -54,12 +54,17 @@ export function useJ2kDecoder(choice: J2kDecoderChoice): 'native' | 'wasm' {
   return j2kDecoder;
 }
 
+const READY: Promise<void> = Promise.resolve();
+
 /**
  * Starts the codecs that cannot start synchronously (dcmjs-codecs), once per thread; idempotent.
  * Every thread that decodes JPEG Extended or JPEG lossless awaits it before its first frame.
+ * Given a transfer syntax UID, starts only what that syntax needs (nothing for every other
+ * one, whose codecs load synchronously on first use), so a thread pays for no codec it does
+ * not decode.
  */
-export function prepareCodecs(): Promise<void> {
-  return prepareDcmtkJpeg();
+export function prepareCodecs(syntax?: string): Promise<void> {
+  return syntax === undefined || DCMTK_JPEG.has(syntax) ? prepareDcmtkJpeg() : READY;
 }
 
 /** Bits Allocated 8 and 16 for every codec; RLE Lossless carries 32-bit samples too. */
