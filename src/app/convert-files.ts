@@ -102,13 +102,17 @@ export async function convertFiles(
           };
           const outcome = await fetchAndRender(deps, target, options.render, undefined);
           if (!outcome.ok) throw outcome.error;
-          const written = await storeImages(
+          await storeImages(
             outcome.images,
             options.render,
             (frame) => `${stem(input)}${frame === null ? '' : `_${frame}`}.${extension}`,
-            (key, bytes, contentType) => deps.store.replace(key, bytes, contentType),
+            async (key, bytes, contentType) => {
+              const stored = await deps.store.replace(key, bytes, contentType);
+              // Counted as written, so a later frame's failure leaves the earlier ones counted.
+              summary.images += 1;
+              return stored;
+            },
           );
-          summary.images += written.length;
           summary.converted += 1;
         } catch (thrown) {
           const failure = { input, error: asEtlError(thrown, 'RENDER_FAILED', input) };

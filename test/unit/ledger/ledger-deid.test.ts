@@ -24,6 +24,16 @@ const spec: RunSpec = {
   },
 };
 
+/** What the header of S1's instance said. */
+const S1_FACTS = {
+  names: ['Smith^John'],
+  ids: ['12345678'],
+  institutions: [],
+  addresses: [],
+  phones: [],
+  dateShiftDays: -10,
+};
+
 function instance(study: string, id: string, report: string): SelectedInstance {
   return {
     studyId: study,
@@ -62,14 +72,7 @@ describe('Ledger, for a run that de-identifies', () => {
     }));
     await ledger.recordPseudonyms('d1', pairs);
     await ledger.recordPhi('d1', 0, 'S1', {
-      facts: {
-        names: ['Smith^John'],
-        ids: ['12345678'],
-        institutions: [],
-        addresses: [],
-        phones: [],
-        dateShiftDays: -10,
-      },
+      facts: S1_FACTS,
       pseudonyms: [{ kind: 'patient', real: 'P1', pseudonym: 'PATX' }],
     });
     for (const ordinal of [0, 1]) {
@@ -113,14 +116,7 @@ describe('Ledger, for a run that de-identifies', () => {
     expect(await ledger.phiFacts('d1')).toEqual([
       {
         studyId: 'S1',
-        facts: {
-          names: ['Smith^John'],
-          ids: ['12345678'],
-          institutions: [],
-          addresses: [],
-          phones: [],
-          dateShiftDays: -10,
-        },
+        facts: S1_FACTS,
       },
     ]);
     expect(await ledger.deidMap('d1')).toContainEqual({
