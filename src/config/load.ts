@@ -77,8 +77,8 @@ export function loadConfig(options: LoadOptions): ResolvedConfig {
   const parsed: Partial<Record<ConfigKey, unknown>> = {};
   for (const key of KEYS) {
     const spec = SPECS[key];
-    const result = spec.schema.safeParse(raw[key]);
-    if (result.success) parsed[key] = result.data;
+    const result = spec.schema.parse(raw[key]);
+    if (result.ok) parsed[key] = result.value;
     else {
       problems.push(
         `  ${origins[key]}: received ${show(raw[key], spec.secret)}; expected ${spec.expected}`,

@@ -1,15 +1,24 @@
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
 import { LOG_LEVELS } from '../domain/log-levels.js';
 import { GATE_IDS, type GateId } from '../domain/quality-gates.js';
 import { DEFAULT_RENDER_OPTIONS } from '../domain/render.js';
+import {
+  flag,
+  number,
+  oneOf,
+  positiveInt,
+  text,
+  url,
+  type ParsedValue,
+  type ValueParser,
+} from './value-parser.js';
 
 /**
  * Every configuration key, in one table: its validation, where it may come from and its
  * default. The loader, `eden-etl config`, `.env.example` and the README table follow it.
  */
 export interface KeySpec {
-  schema: z.ZodType;
+  schema: ValueParser<unknown>;
   /** What a valid value looks like, for error messages: "received X; expected <this>". */
   expected: string;
   /** Environment variables, first set wins. */
@@ -27,20 +36,13 @@ export interface KeySpec {
   doc: string;
 }
 
-const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
-const optionalText = z.string().min(1).optional();
-const booleanText = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
-  .transform((value) =>
-    typeof value === 'boolean' ? value : ['true', '1', 'yes', 'on'].includes(value),
-  );
+const optionalText = text({ min: 1 }).optional();
+const booleanText = flag();
 
 /** DICOM tags as users write them, to 8 upper-case hex digits each: "(0010,1010)" → "00101010". */
-const tagList = z
-  .string()
-  .regex(/^[\s;]*(\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}\)?([\s;]+|$))*$/)
+const tagList = text({ pattern: /^[\s;]*(\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}\)?([\s;]+|$))*$/ })
   .optional()
-  .transform((text = '') =>
+  .map((text = '') =>
     text
       .split(/[\s;]+/)
       .filter((word) => word !== '')
@@ -50,15 +52,14 @@ const tagList = z
 const SPLIT_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** `train=0.8,validate=0.1,test=0.1`: unique lower-case names, fractions above 0 summing to 1. */
-const splitsText = z
-  .string()
-  .transform((text) =>
+const splitsText = text()
+  .map((text) =>
     text.split(',').map((part) => {
       const [name = '', fraction = ''] = part.split('=').map((piece) => piece.trim());
       return { name, fraction: /^\d*\.?\d+$/.test(fraction) ? Number(fraction) : Number.NaN };
     }),
   )
-  .refine(
+  .check(
     (shares) =>
       shares.every((share) => SPLIT_NAME.test(share.name) && share.fraction > 0) &&
       new Set(shares.map((share) => share.name)).size === shares.length &&
@@ -66,24 +67,20 @@ const splitsText = z
   );
 
 /** `all`, `none`, or gate ids separated by commas. */
-const gateList = z
-  .string()
-  .transform((text) => text.split(',').map((part) => part.trim().toLowerCase()))
-  .refine((ids) =>
+const gateList = text()
+  .map((list) => list.split(',').map((part) => part.trim().toLowerCase()))
+  .check((ids) =>
     ids.length === 1 && (ids[0] === 'all' || ids[0] === 'none')
       ? true
       : ids.every((id) => (GATE_IDS as readonly string[]).includes(id)),
   )
-  .transform((ids): GateId[] =>
+  .map((ids): GateId[] =>
     ids[0] === 'all' ? [...GATE_IDS] : ids[0] === 'none' ? [] : (ids as GateId[]),
   );
 
 export const CONFIG_KEYS = {
   source: {
-    schema: z
-      .string()
-      .regex(/^(pglite:.+|postgres(ql)?:\/\/.+)$/)
-      .optional(),
+    schema: text({ pattern: /^(pglite:.+|postgres(ql)?:\/\/.+)$/ }).optional(),
     expected: 'pglite:DIR or postgres://user:pass@host:port/db',
     env: ['SOURCE_DATABASE_URL'],
     flag: '--source',
@@ -99,7 +96,7 @@ export const CONFIG_KEYS = {
     doc: 'Connections to the PACS database at most (it is someone else’s production server).',
   },
   sourceStatementTimeout: {
-    schema: z.coerce.number().positive().max(86_400),
+    schema: number({ positive: true, max: 86_400 }),
     expected: 'seconds, above 0 and at most 86400',
     env: ['EDEN_SOURCE_STATEMENT_TIMEOUT'],
     flag: '--source-statement-timeout',
@@ -140,7 +137,7 @@ export const CONFIG_KEYS = {
     doc: 'PACS database host.',
   },
   sourceDatabasePort: {
-    schema: z.coerce.number().int().min(1).max(65535),
+    schema: number({ integer: true, min: 1, max: 65535 }),
     expected: 'a TCP port, 1..65535',
     env: ['SOURCE_DATABASE_PORT'],
     default: 5432,
@@ -154,7 +151,7 @@ export const CONFIG_KEYS = {
     doc: 'Directory that relative file_path values are resolved against when file_url is empty.',
   },
   samplePacsDir: {
-    schema: z.string().min(1),
+    schema: text({ min: 1 }),
     expected: 'a directory path',
     env: ['EDEN_SAMPLE_PACS_DIR'],
     flag: '--sample-pacs-dir',
@@ -162,7 +159,7 @@ export const CONFIG_KEYS = {
     doc: 'Where `eden-etl demo` keeps the generated sample PACS (database and DICOM files).',
   },
   query: {
-    schema: z.string().min(1),
+    schema: text({ min: 1 }),
     expected: 'the path of a .sql file',
     env: ['EDEN_QUERY'],
     flag: '--query',
@@ -178,7 +175,7 @@ export const CONFIG_KEYS = {
     doc: 'How many studies the query samples (:studies).',
   },
   seed: {
-    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    schema: text({ pattern: /^[A-Za-z0-9_.-]{1,64}$/ }),
     expected: 'letters, digits, _ . - (1..64 characters), or "random"',
     env: ['EDEN_SEED'],
     flag: '--seed',
@@ -218,7 +215,7 @@ export const CONFIG_KEYS = {
     doc: 'Worker threads that render images (one per core by default).',
   },
   renderTimeout: {
-    schema: z.coerce.number().positive().max(86_400),
+    schema: number({ positive: true, max: 86_400 }),
     expected: 'seconds, above 0 and at most 86400',
     env: ['EDEN_RENDER_TIMEOUT'],
     flag: '--render-timeout',
@@ -226,7 +223,7 @@ export const CONFIG_KEYS = {
     doc: 'Longest one file may take to render, in seconds; past it the file fails (RENDER_FAILED).',
   },
   j2kDecoder: {
-    schema: z.enum(['auto', 'native', 'wasm']),
+    schema: oneOf(['auto', 'native', 'wasm']),
     expected: 'auto, native or wasm',
     env: ['EDEN_J2K_DECODER'],
     flag: '--j2k-decoder',
@@ -234,7 +231,7 @@ export const CONFIG_KEYS = {
     doc: "JPEG 2000 decoder: native is the system's OpenJPEG (libopenjp2) on every core, wasm the bundled one-core build; auto is native when the library is installed.",
   },
   retries: {
-    schema: z.coerce.number().int().min(0).max(20),
+    schema: number({ integer: true, min: 0, max: 20 }),
     expected: 'an integer, 0..20',
     env: ['EDEN_RETRIES'],
     flag: '--retries',
@@ -242,14 +239,14 @@ export const CONFIG_KEYS = {
     doc: 'Retries per instance after a transient error (network, HTTP 5xx/429, busy disk), waiting 1, 2, 4… s (±50%, at least Retry-After): 5 rides out about half a minute of PACS outage.',
   },
   dest: {
-    schema: z.string().min(1).optional(),
+    schema: text({ min: 1 }).optional(),
     expected: 'file://DIR, a directory path, or gs://BUCKET[/PATH]',
     env: ['EDEN_DEST'],
     flag: '--dest',
     doc: 'Destination root. Defaults to gs://$GCS_BUCKET_NAME when that is set.',
   },
   prefix: {
-    schema: z.string(),
+    schema: text(),
     expected: 'a relative path such as eden-dataset-vlms/sample-test',
     env: ['EDEN_PREFIX'],
     flag: '--prefix',
@@ -257,7 +254,7 @@ export const CONFIG_KEYS = {
     doc: 'Dataset folder under the destination root.',
   },
   stateDir: {
-    schema: z.string().min(1),
+    schema: text({ min: 1 }),
     expected: 'a directory path',
     env: ['EDEN_STATE_DIR'],
     flag: '--state-dir',
@@ -265,10 +262,7 @@ export const CONFIG_KEYS = {
     doc: 'Run state (the ledger), an embedded database directory (when STATE_DATABASE_URL is unset).',
   },
   stateDatabaseUrl: {
-    schema: z
-      .string()
-      .regex(/^postgres(ql)?:\/\/.+/)
-      .optional(),
+    schema: text({ pattern: /^postgres(ql)?:\/\/.+/ }).optional(),
     expected: 'postgres://user:password@host:port/database',
     env: ['STATE_DATABASE_URL'],
     flag: '--state-database-url',
@@ -292,7 +286,7 @@ export const CONFIG_KEYS = {
     doc: 'Optimised Huffman tables: ~10% smaller JPEGs, ~2x encode time.',
   },
   format: {
-    schema: z.enum(['jpeg', 'png']),
+    schema: oneOf(['jpeg', 'png']),
     expected: 'jpeg or png',
     env: ['EDEN_IMAGE_FORMAT'],
     flag: '--format',
@@ -300,7 +294,7 @@ export const CONFIG_KEYS = {
     doc: 'Image format: JPEG (images-jpg/), or lossless PNG (images-png/).',
   },
   bitDepth: {
-    schema: z.coerce.number().pipe(z.union([z.literal(8), z.literal(16)])),
+    schema: number().pipe(oneOf([8, 16])),
     expected: '8 or 16 (16 with --format png)',
     env: ['EDEN_BIT_DEPTH'],
     flag: '--bit-depth',
@@ -315,14 +309,12 @@ export const CONFIG_KEYS = {
     doc: 'Longest side of the image in pixels; larger images are downsampled (lanczos3).',
   },
   window: {
-    schema: z
-      .string()
-      .regex(/^\s*-?\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*$/)
-      .transform((value) => {
+    schema: text({ pattern: /^\s*-?\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*$/ })
+      .map((value) => {
         const [center, width] = value.split(',').map(Number) as [number, number];
         return { center, width };
       })
-      .refine((window) => window.width > 0)
+      .check((window) => window.width > 0)
       .optional(),
     expected: 'CENTER,WIDTH in modality units, width above 0, e.g. 40,400',
     env: ['EDEN_WINDOW'],
@@ -338,7 +330,7 @@ export const CONFIG_KEYS = {
     doc: "Which of the file's windows (or VOI LUTs) to use, from 1.",
   },
   frames: {
-    schema: z.enum(['first', 'all']),
+    schema: oneOf(['first', 'all']),
     expected: 'first or all',
     env: ['EDEN_FRAMES'],
     flag: '--frames',
@@ -354,7 +346,7 @@ export const CONFIG_KEYS = {
     doc: 'Quality gates that exclude instances before upload (listed with their reason in excluded.csv).',
   },
   minReportChars: {
-    schema: z.coerce.number().int().min(0).max(100_000),
+    schema: number({ integer: true, min: 0, max: 100_000 }),
     expected: 'an integer, 0..100000',
     env: ['EDEN_MIN_REPORT_CHARS'],
     flag: '--min-report-chars',
@@ -370,7 +362,7 @@ export const CONFIG_KEYS = {
     doc: 'Patient-level splits: a keyed hash of the patient id puts all of a patient’s studies in one.',
   },
   splitKey: {
-    schema: z.string().min(16).optional(),
+    schema: text({ min: 16 }).optional(),
     expected: 'a secret of 16 characters or more',
     env: ['EDEN_SPLIT_KEY'],
     flag: '--split-key',
@@ -378,7 +370,7 @@ export const CONFIG_KEYS = {
     doc: 'Key of the split hash; else SECRET_KEY; else a public default (splits then predictable).',
   },
   maxFileBytes: {
-    schema: z.coerce.number().int().min(1024),
+    schema: number({ integer: true, min: 1024 }),
     expected: 'a byte count, 1024 or more',
     env: ['EDEN_MAX_FILE_BYTES'],
     flag: '--max-file-bytes',
@@ -394,14 +386,14 @@ export const CONFIG_KEYS = {
     doc: 'Open connections per PACS web server (http(s):// file URLs), at most.',
   },
   pacsRateLimit: {
-    schema: z.coerce.number().positive().max(100_000).optional(),
+    schema: number({ positive: true, max: 100_000 }).optional(),
     expected: 'requests per second, above 0 (e.g. 20 or 0.5)',
     env: ['EDEN_PACS_RATE_LIMIT'],
     flag: '--pacs-rate-limit',
     doc: 'Most requests per second to PACS web servers, for the whole process (none by default).',
   },
   pacsConnectTimeout: {
-    schema: z.coerce.number().positive().max(3600),
+    schema: number({ positive: true, max: 3600 }),
     expected: 'seconds, above 0 and at most 3600',
     env: ['EDEN_PACS_CONNECT_TIMEOUT'],
     flag: '--pacs-connect-timeout',
@@ -409,7 +401,7 @@ export const CONFIG_KEYS = {
     doc: 'Longest wait to connect to a PACS web server, in seconds (then retried).',
   },
   pacsReadTimeout: {
-    schema: z.coerce.number().positive().max(3600),
+    schema: number({ positive: true, max: 3600 }),
     expected: 'seconds, above 0 and at most 3600',
     env: ['EDEN_PACS_READ_TIMEOUT'],
     flag: '--pacs-read-timeout',
@@ -437,10 +429,9 @@ export const CONFIG_KEYS = {
     doc: 'Bearer token for the PACS web server (instead of a user and password).',
   },
   logLevel: {
-    schema: z
-      .string()
-      .transform((value) => value.toLowerCase())
-      .pipe(z.enum(LOG_LEVELS)),
+    schema: text()
+      .map((value) => value.toLowerCase())
+      .pipe(oneOf(LOG_LEVELS)),
     expected: LOG_LEVELS.join(', ') + ' (any case)',
     env: ['LOGGING_LEVEL'],
     flag: '--log-level',
@@ -448,7 +439,7 @@ export const CONFIG_KEYS = {
     doc: 'Log level.',
   },
   logFormat: {
-    schema: z.enum(['plain', 'json']),
+    schema: oneOf(['plain', 'json']),
     expected: 'plain or json',
     env: ['LOG_FORMAT'],
     flag: '--log-format',
@@ -456,7 +447,7 @@ export const CONFIG_KEYS = {
     doc: 'Log lines for people (plain) or pino JSON lines (json).',
   },
   progress: {
-    schema: z.enum(['auto', 'bar', 'lines', 'off']),
+    schema: oneOf(['auto', 'bar', 'lines', 'off']),
     expected: 'auto, bar, lines or off',
     env: ['EDEN_PROGRESS'],
     flag: '--progress',
@@ -464,17 +455,14 @@ export const CONFIG_KEYS = {
     doc: 'Progress display: a bar on a terminal, log lines otherwise (auto).',
   },
   redisUrl: {
-    schema: z
-      .string()
-      .regex(/^rediss?:\/\/.+/)
-      .optional(),
+    schema: text({ pattern: /^rediss?:\/\/.+/ }).optional(),
     expected: 'redis://host:port/db',
     env: ['REDIS_URL'],
     secret: 'url',
     doc: 'Redis for distributed workers (not used by the local executor).',
   },
   queuePrefix: {
-    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    schema: text({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }),
     expected: 'letters, digits, _ or -, at most 64',
     env: ['EDEN_QUEUE_PREFIX'],
     flag: '--queue-prefix',
@@ -482,7 +470,7 @@ export const CONFIG_KEYS = {
     doc: 'Prefix of the Redis keys of the queues; runs that share Redis must share it to see each other.',
   },
   executor: {
-    schema: z.enum(['bullmq', 'local']).optional(),
+    schema: oneOf(['bullmq', 'local']).optional(),
     expected: 'bullmq or local',
     env: ['EDEN_EXECUTOR'],
     flag: '--executor',
@@ -497,7 +485,7 @@ export const CONFIG_KEYS = {
     doc: 'Tries of a batch job whose instances fail transiently (network, 5xx, busy disk), the first included.',
   },
   jobBackoff: {
-    schema: z.coerce.number().positive().max(86_400),
+    schema: number({ positive: true, max: 86_400 }),
     expected: 'seconds, above 0 and at most 86400',
     env: ['EDEN_JOB_BACKOFF'],
     flag: '--job-backoff',
@@ -505,7 +493,7 @@ export const CONFIG_KEYS = {
     doc: 'Delay before the first retry of a batch job, in seconds; doubled at each retry.',
   },
   lockDuration: {
-    schema: z.coerce.number().positive().max(3600),
+    schema: number({ positive: true, max: 3600 }),
     expected: 'seconds, above 0 and at most 3600',
     env: ['EDEN_LOCK_DURATION'],
     flag: '--lock-duration',
@@ -513,7 +501,7 @@ export const CONFIG_KEYS = {
     doc: 'A worker renews its lock on a job every half of this, in seconds; a dead worker’s job is free once it lapses.',
   },
   stalledInterval: {
-    schema: z.coerce.number().positive().max(3600),
+    schema: number({ positive: true, max: 3600 }),
     expected: 'seconds, above 0 and at most 3600',
     env: ['EDEN_STALLED_INTERVAL'],
     flag: '--stalled-interval',
@@ -521,7 +509,7 @@ export const CONFIG_KEYS = {
     doc: 'How often workers look for jobs of dead workers (lapsed locks) and take them over, in seconds.',
   },
   recoverInterval: {
-    schema: z.coerce.number().positive().max(86_400),
+    schema: number({ positive: true, max: 86_400 }),
     expected: 'seconds, above 0 and at most 86400',
     env: ['EDEN_RECOVER_INTERVAL'],
     flag: '--recover-interval',
@@ -529,10 +517,7 @@ export const CONFIG_KEYS = {
     doc: 'How often workers and `run` look for runs whose jobs Redis lost (restarted without persistence) and enqueue them again from the ledger, in seconds.',
   },
   gcsBucketName: {
-    schema: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/)
-      .optional(),
+    schema: text({ pattern: /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/ }).optional(),
     expected: 'a GCS bucket name (lower case letters, digits, . _ -)',
     env: ['GCS_BUCKET_NAME'],
     doc: 'Destination bucket when --dest is not given.',
@@ -544,14 +529,14 @@ export const CONFIG_KEYS = {
     doc: 'Service account key for GCS; Application Default Credentials when unset.',
   },
   sentryDsn: {
-    schema: z.url().optional(),
+    schema: url().optional(),
     expected: 'a Sentry DSN URL',
     env: ['SENTRY_DSN', 'SENTRY_DNS'],
     secret: 'url',
     doc: 'Optional error tracking (the seed spelling SENTRY_DNS is accepted).',
   },
   dashboardPort: {
-    schema: z.coerce.number().int().min(0).max(65535),
+    schema: number({ integer: true, min: 0, max: 65535 }),
     expected: 'a TCP port, 0..65535 (0: any free port)',
     env: ['DASHBOARD_PORT'],
     flag: '--port',
@@ -560,7 +545,7 @@ export const CONFIG_KEYS = {
     doc: 'Port the dashboard listens on.',
   },
   dashboardHost: {
-    schema: z.string().min(1),
+    schema: text({ min: 1 }),
     expected: 'a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0',
     env: ['DASHBOARD_HOST'],
     flag: '--host',
@@ -569,7 +554,7 @@ export const CONFIG_KEYS = {
     doc: 'Address the dashboard listens on; other than localhost it needs DASHBOARD_PASSWORD.',
   },
   dashboardUser: {
-    schema: z.string().min(1),
+    schema: text({ min: 1 }),
     expected: 'a user name',
     env: ['DASHBOARD_USER', 'FLOWER_USER'],
     default: 'admin',
@@ -583,14 +568,14 @@ export const CONFIG_KEYS = {
     doc: 'Dashboard password (the seed FLOWER_PASSWORD is accepted).',
   },
   secretKey: {
-    schema: z.string().min(16).optional(),
+    schema: text({ min: 16 }).optional(),
     expected: 'a secret of 16 characters or more',
     env: ['SECRET_KEY'],
     secret: true,
     doc: 'Key for pseudonyms and date shifts when de-identifying (required with --deidentify basic).',
   },
   deidentify: {
-    schema: z.enum(['none', 'basic']),
+    schema: oneOf(['none', 'basic']),
     expected: 'none or basic',
     env: ['DEIDENTIFY'],
     flag: '--deidentify',
@@ -631,5 +616,5 @@ export const CONFIG_KEYS = {
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
 export type Config = Readonly<{
-  [K in ConfigKey]: z.output<(typeof CONFIG_KEYS)[K]['schema']>;
+  [K in ConfigKey]: ParsedValue<(typeof CONFIG_KEYS)[K]['schema']>;
 }>;
