@@ -1,8 +1,8 @@
-import { Queue, UnrecoverableError, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startJobWorkers, type JobProcessors } from '../../../src/queue/job-workers.js';
 import { QUEUE_NAMES } from '../../../src/queue/queue-names.js';
-import type { QueueSettings } from '../../../src/queue/settings.js';
+import { connectionOf, type QueueSettings } from '../../../src/queue/settings.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 import { deleteRedisKeys, REDIS_URL, testQueuePrefix, waitFor } from '../../support/queue.js';
 
@@ -29,8 +29,8 @@ describe('startJobWorkers', () => {
       cleanups.push(() => opened.close());
       return opened;
     };
-    const start = (processors: JobProcessors) => {
-      const workers = startJobWorkers(settings, processors, OPTIONS, recordingLogger().logger);
+    const start = (processors: JobProcessors, options = OPTIONS) => {
+      const workers = startJobWorkers(settings, processors, options, recordingLogger().logger);
       cleanups.push(() => workers.close());
       return workers;
     };
@@ -175,5 +175,38 @@ describe('startJobWorkers', () => {
     const job = await schedules.getJob('s');
     expect(await job?.getState()).toBe('completed');
     expect(job?.returnvalue).toBe('run-1');
+  });
+
+  it('takes over the job of a worker that died, within the stalled interval', async () => {
+    const { settings, queue, start } = setup('workers-stalled');
+    const batches = queue(QUEUE_NAMES.batches);
+    await batches.add('batch', { runId: 'r', batchNo: 1 }, { jobId: 'b1' });
+    // A worker that takes the job, then dies: its lock expires and nobody renews it.
+    const dead = new Worker(QUEUE_NAMES.batches, null, {
+      connection: connectionOf(settings),
+      prefix: settings.prefix,
+      lockDuration: 300,
+    });
+    const taken = (await dead.getNextJob('dead-token')) as Job | undefined;
+    expect(taken?.id).toBe('b1');
+    await dead.close(true);
+    start(
+      {
+        batch: (job) => Promise.resolve(`redone ${job.data.batchNo}`),
+        finalize: () => Promise.resolve(''),
+        schedule: () => Promise.resolve(''),
+        openBatches: 1,
+      },
+      { lockDurationMs: 1000, stalledIntervalMs: 200 },
+    );
+    // BullMQ's default interval (30 s) would miss this deadline.
+    const started = Date.now();
+    await waitFor(
+      'the stalled job redone',
+      async () => (await (await batches.getJob('b1'))?.getState()) === 'completed',
+      5000,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await batches.getJob('b1'))?.returnvalue).toBe('redone 1');
   });
 });
