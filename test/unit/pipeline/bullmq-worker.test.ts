@@ -8,7 +8,9 @@ import {
   startLostRunRecovery,
   type WorkerAdapters,
 } from '../../../src/pipeline/bullmq-worker.js';
+import type { InstanceOutcome } from '../../../src/ledger/outcomes.js';
 import type { PipelineContext } from '../../../src/pipeline/context.js';
+import type { FetchTarget } from '../../../src/source/fetcher.js';
 import { startJobWorkers } from '../../../src/queue/job-workers.js';
 import { QUEUE_NAMES } from '../../../src/queue/queue-names.js';
 import { RunQueues } from '../../../src/queue/queues.js';
@@ -53,6 +55,9 @@ interface FakeLedger {
   pending: number;
   pendingItems: (runId: string, batchNo: number) => Promise<PendingItem[]>;
   inProgress: () => Promise<RunRecord[]>;
+  /** What fetching an instance's file does; nothing gets past it to the renderer here. */
+  fetch: (target: FetchTarget) => Promise<Uint8Array>;
+  outcomes: { ordinal: number; status: string; code: string | undefined }[];
 }
 
 function fakeLedger(): { ledger: Ledger; fake: FakeLedger } {
@@ -61,6 +66,8 @@ function fakeLedger(): { ledger: Ledger; fake: FakeLedger } {
     pending: 0,
     pendingItems: () => Promise.resolve([]),
     inProgress: () => Promise.resolve([]),
+    fetch: () => Promise.reject(new Error('no fetch expected')),
+    outcomes: [],
   };
   const ledger = {
     findRun: (runId: string) => Promise.resolve(fake.runs.get(runId) ?? null),
@@ -69,6 +76,10 @@ function fakeLedger(): { ledger: Ledger; fake: FakeLedger } {
       Promise.resolve({ pending: fake.pending, delivered: 0, failed: 0, excluded: 0 } as RunCounts),
     batchNumbers: () => Promise.resolve([1]),
     runsInProgress: () => fake.inProgress(),
+    recordOutcome: (_runId: string, ordinal: number, outcome: InstanceOutcome) => {
+      fake.outcomes.push({ ordinal, status: outcome.status, code: outcome.error?.code });
+      return Promise.resolve();
+    },
   } as unknown as Ledger;
   return { ledger, fake };
 }
@@ -94,7 +105,8 @@ describe('the BullMQ job processors', () => {
       logger,
       contextFor: (run) => {
         contexts.push(run.runId);
-        return Promise.resolve({ ledger, logger } as unknown as PipelineContext);
+        const fetcher = { fetch: (target: FetchTarget) => fake.fetch(target) };
+        return Promise.resolve({ ledger, logger, fetcher } as unknown as PipelineContext);
       },
       startScheduledRun: (data) =>
         data.schedule === 'broken'
@@ -200,6 +212,59 @@ describe('the BullMQ job processors', () => {
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toBe('INTERNAL: relation "eden_items" does not exist');
     expect(reported).toHaveLength(1);
+  });
+
+  it('leaves a transient failure pending for the queue, and records it on the last attempt', async () => {
+    const { queues, fake, reported, startWorkers } = await setup('worker-defer');
+    fake.runs.set('r', runRecord('r'));
+    fake.pendingItems = () => Promise.resolve([ITEM]);
+    let fetches = 0;
+    fake.fetch = () => {
+      fetches += 1;
+      return Promise.reject(new EtlError('FETCH_FAILED', 'PACS answered 503'));
+    };
+    startWorkers();
+    await queues.batches.add(
+      'batch',
+      { runId: 'r', batchNo: 1 },
+      { jobId: 'r-b1', attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+    );
+    const job = await batchJob(queues, 'r-b1');
+    expect(await job.getState()).toBe('completed');
+    expect(job.returnvalue).toBe('done');
+    expect(job.attemptsMade).toBe(2);
+    expect(fetches).toBe(2);
+    // The first attempt threw the error back to the queue; only the last one recorded it.
+    expect(reported).toEqual([
+      [expect.stringContaining('503') as unknown, { runId: 'r', batchNo: 1, attempt: 1 }],
+    ]);
+    expect(fake.outcomes).toEqual([{ ordinal: 1, status: 'failed', code: 'FETCH_FAILED' }]);
+  });
+
+  it('stops a batch whose run is cancelled: instances not started stay pending', async () => {
+    const { queues, fake, reported, startWorkers } = await setup('worker-cancel');
+    fake.runs.set('r', runRecord('r'));
+    fake.pendingItems = () =>
+      Promise.resolve(
+        [1, 2, 3].map((ordinal) => ({ ...ITEM, ordinal, instanceId: `i${ordinal}` })),
+      );
+    const fetched: string[] = [];
+    fake.fetch = async (target) => {
+      fetched.push(target.instanceId);
+      fake.runs.set('r', runRecord('r', 'cancelled'));
+      // Longer than the batch's cancel check (every 2 s): the check sees the cancel first.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      throw new EtlError('FILE_MISSING', 'gone', { subject: target.instanceId });
+    };
+    startWorkers();
+    await queues.batches.add('batch', { runId: 'r', batchNo: 1 }, { jobId: 'r-b1', attempts: 3 });
+    const job = await batchJob(queues, 'r-b1');
+    expect(job.returnvalue).toBe('cancelled');
+    expect(job.attemptsMade).toBe(1);
+    // Two slots: the first two were in flight and finish; the third never starts.
+    expect(fetched.sort()).toEqual(['i1', 'i2']);
+    expect(fake.outcomes.map((outcome) => outcome.ordinal).sort()).toEqual([1, 2]);
+    expect(reported).toEqual([]);
   });
 
   it('puts a batch back in the queue untouched when the worker is stopping', async () => {
