@@ -59,6 +59,21 @@ export function runJobProcessors(
   const { ledger, logger } = adapters;
   const sharedLimit = createLimiter(options.concurrency, stopping);
 
+  /**
+   * The run's context, or the job failed as any other error of it would be: a worker that
+   * cannot build it (its SECRET_KEY is not the run's) says so in its log and error report,
+   * and a permanent cause is not retried in silence.
+   */
+  const contextOrFail = async (run: RunRecord, where: Record<string, unknown>) => {
+    try {
+      return await adapters.contextFor(run);
+    } catch (error) {
+      logger.warn({ runId: run.runId, ...where }, asEtlError(error, 'INTERNAL').oneLine());
+      adapters.reportError(error, { runId: run.runId, ...where });
+      throw jobError(error);
+    }
+  };
+
   const processBatchJob = async (job: Job<BatchJobData>, token?: string): Promise<string> => {
     const { runId, batchNo } = job.data;
     const run = await ledger.findRun(runId);
@@ -66,7 +81,7 @@ export function runJobProcessors(
       logger.info({ runId, batchNo }, `batch skipped: the run is ${run?.status ?? 'unknown'}`);
       return 'skipped';
     }
-    const ctx = await adapters.contextFor(run);
+    const ctx = await contextOrFail(run, { batchNo, attempt: job.attemptsMade + 1 });
     const cancelled = new AbortController();
     const poll = setInterval(() => {
       ledger.findRun(runId).then(
@@ -122,7 +137,7 @@ export function runJobProcessors(
         `${counts.pending} instance(s) of run ${runId} are still pending: ${failures[0] ?? 'a batch did not finish'}; fix the cause, then \`eden-etl retry ${runId}\``,
       );
     }
-    const ctx = await adapters.contextFor(run);
+    const ctx = await contextOrFail(run, { job: 'finalize' });
     try {
       await finalizeRun(
         ledger,

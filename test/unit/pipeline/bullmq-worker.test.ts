@@ -90,7 +90,11 @@ describe('the BullMQ job processors', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function setup(label: string, stopping = new AbortController().signal) {
+  async function setup(
+    label: string,
+    stopping = new AbortController().signal,
+    contextError?: EtlError,
+  ) {
     const queues = await RunQueues.open({ redisUrl: REDIS_URL, prefix: testQueuePrefix(label) });
     cleanups.push(
       () => deleteRedisKeys(REDIS_URL, queues.settings.prefix),
@@ -105,6 +109,7 @@ describe('the BullMQ job processors', () => {
       logger,
       contextFor: (run) => {
         contexts.push(run.runId);
+        if (contextError !== undefined) return Promise.reject(contextError);
         const fetcher = { fetch: (target: FetchTarget) => fake.fetch(target) };
         return Promise.resolve({ ledger, logger, fetcher } as unknown as PipelineContext);
       },
@@ -212,6 +217,32 @@ describe('the BullMQ job processors', () => {
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toBe('INTERNAL: relation "eden_items" does not exist');
     expect(reported).toHaveLength(1);
+  });
+
+  it('fails a batch for good, logged and reported, when its run’s context cannot be built', async () => {
+    const keyError = new EtlError('CONFIG_INVALID', 'this worker’s SECRET_KEY is not the run’s', {
+      subject: 'SECRET_KEY',
+    });
+    const { queues, fake, records, reported, startWorkers } = await setup(
+      'worker-context',
+      undefined,
+      keyError,
+    );
+    fake.runs.set('r', runRecord('r'));
+    startWorkers();
+    await queues.batches.add(
+      'batch',
+      { runId: 'r', batchNo: 1 },
+      { jobId: 'r-b1', attempts: 3, backoff: { type: 'fixed', delay: 50 } },
+    );
+    const job = await batchJob(queues, 'r-b1');
+    expect(await job.getState()).toBe('failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/^CONFIG_INVALID SECRET_KEY: this worker’s SECRET_KEY/);
+    expect(reported).toEqual([[keyError.message, { runId: 'r', batchNo: 1, attempt: 1 }]]);
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'warn', runId: 'r', batchNo: 1, msg: job.failedReason }),
+    );
   });
 
   it('leaves a transient failure pending for the queue, and records it on the last attempt', async () => {
