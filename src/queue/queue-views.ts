@@ -13,8 +13,10 @@ export interface QueueViews {
 }
 
 /**
- * One connection for every queue of the view. Unlike the run's queues, a command fails fast
- * while Redis is down (one retry, 5 s to connect): the pages and /metrics must still answer.
+ * One connection for every queue of the view, which reports a Redis outage once instead of at
+ * every reconnect. While Redis is down, BullMQ holds a view's commands until it is back (they
+ * wait for the connection to be ready), so a reader that must still answer, as the pages and
+ * /metrics do, bounds each read with a timeout of its own.
  */
 export function openQueueViews(settings: QueueSettings, logger: Logger): QueueViews {
   const connection = new Redis(settings.redisUrl, {
