@@ -100,7 +100,8 @@ export async function convertFiles(
             fileUrl: pathToFileURL(input).href,
             filePath: null,
           };
-          const outcome = await fetchAndRender(deps, target, options.render, undefined);
+          // No quality gates here: the images' statistics are not taken.
+          const outcome = await fetchAndRender(deps, target, options.render, { stats: false });
           if (!outcome.ok) throw outcome.error;
           await storeImages(
             outcome.images,

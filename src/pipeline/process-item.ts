@@ -6,7 +6,7 @@ import { asEtlError, EtlError, RetryAfterError } from '../domain/errors.js';
 import type { PendingItem, StageTimings, StoredImage, StoredRecord } from '../ledger/ledger.js';
 import { CONTENT_TYPES, type DatasetKeys } from '../dataset/object-keys.js';
 import { NEAR_DUPLICATE } from '../domain/quality-gates.js';
-import { firstExclusion, instanceGates } from '../quality/quality-gates.js';
+import { firstExclusion, gatesNeedImageStats, instanceGates } from '../quality/quality-gates.js';
 import { nearDuplicateOf } from '../quality/near-duplicates.js';
 import type { PipelineContext } from './context.js';
 import { fetchAndRender, storeImages } from './render-instance.js';
@@ -90,6 +90,7 @@ export async function processItem(
   }
   const { quality } = spec;
   const gates = instanceGates(quality.gates, quality);
+  const extras = { deid: ctx.deid?.options, stats: gatesNeedImageStats(quality.gates) };
   let attempts = item.attempts;
   for (;;) {
     attempts += 1;
@@ -105,7 +106,7 @@ export async function processItem(
     };
     try {
       const dicomKey = keys.dicom(name).full;
-      const rendered = await fetchAndRender(ctx, item, spec.render, ctx.deid?.options, lap);
+      const rendered = await fetchAndRender(ctx, item, spec.render, extras, lap);
       ({ attributes } = rendered);
       if (rendered.phi !== null) {
         await ctx.ledger.recordPhi(runId, item.ordinal, item.studyId, rendered.phi);

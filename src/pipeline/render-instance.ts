@@ -1,9 +1,8 @@
 import { CONTENT_TYPES } from '../dataset/object-keys.js';
-import type { DeidOptions } from '../deid/deidentify-dicom.js';
 import type { PutResult } from '../domain/object-store.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import type { Fetcher, FetchTarget } from '../source/fetcher.js';
-import type { RenderFramesOutcome } from './render-pool.js';
+import type { RenderExtras, RenderFramesOutcome } from './render-pool.js';
 
 /**
  * The per-instance stage that a run's items (process-item) and `eden-etl convert` share: fetch
@@ -17,24 +16,24 @@ export interface Renderer {
   renderFrames(
     bytes: Uint8Array,
     options: RenderOptions,
-    deid?: DeidOptions,
+    extras?: RenderExtras,
   ): Promise<RenderFramesOutcome>;
 }
 
 /**
- * Fetches the instance's file and renders it (de-identified first when `deid` is given).
+ * Fetches the instance's file and renders it (de-identified first when `extras.deid` is given).
  * `lap` is told when each stage ends, for the stage timings.
  */
 export async function fetchAndRender(
   deps: { fetcher: Fetcher; renderer: Renderer },
   target: FetchTarget,
   render: RenderOptions,
-  deid: DeidOptions | undefined,
+  extras: RenderExtras,
   lap: (stage: 'fetch' | 'render') => void = () => undefined,
 ): Promise<RenderFramesOutcome> {
   const bytes = await deps.fetcher.fetch(target);
   lap('fetch');
-  const rendered = await deps.renderer.renderFrames(bytes, render, deid);
+  const rendered = await deps.renderer.renderFrames(bytes, render, extras);
   lap('render');
   return rendered;
 }

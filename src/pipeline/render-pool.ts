@@ -35,6 +35,14 @@ export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
   | { ok: false; error: EtlError; dicom: Uint8Array };
 
+/** What a render does besides rendering: de-identify first, take the images' statistics. */
+export interface RenderExtras {
+  /** De-identify the file first (the outcome's `dicom` is then the de-identified file). */
+  deid?: DeidOptions | undefined;
+  /** False leaves out the images' statistics, which only the quality gates read. Default true. */
+  stats?: boolean;
+}
+
 /**
  * The encoded images of the frames options.frames selects, in frame order, and the header
  * facts (null when the header cannot be read).
@@ -127,8 +135,9 @@ export class RenderPool {
   async renderFrames(
     bytes: Uint8Array,
     options: RenderOptions,
-    deid?: DeidOptions,
+    extras: RenderExtras = {},
   ): Promise<RenderFramesOutcome> {
+    const { deid, stats } = extras;
     if (this.#closed) {
       throw new EtlError('RENDER_FAILED', 'render pool is closed', { retryable: true });
     }
@@ -150,7 +159,12 @@ export class RenderPool {
     );
     try {
       result = await this.#piscina.run(
-        { bytes: input, options, ...(deid === undefined ? {} : { deid }) },
+        {
+          bytes: input,
+          options,
+          ...(deid === undefined ? {} : { deid }),
+          ...(stats === undefined ? {} : { stats }),
+        },
         { transferList: [input.buffer as ArrayBuffer], signal: stop.signal },
       );
     } catch (error) {

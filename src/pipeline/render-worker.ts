@@ -22,6 +22,8 @@ export interface RenderTask {
   options: RenderOptions;
   /** De-identify first: `dicom` is then the de-identified file and `attributes` are read from it. */
   deid?: DeidOptions;
+  /** False leaves out the images' statistics, which only the quality gates read. Default true. */
+  stats?: boolean;
 }
 
 export type RenderTaskResult = {
@@ -92,7 +94,9 @@ export default async function render(task: RenderTask): Promise<unknown> {
     const parsed = parseDicom(bytes);
     attributes = readInstanceAttributes(parsed);
     const images: RenderedImage[] = [];
-    for await (const image of renderDicomFrames(parsed, options)) images.push(image);
+    for await (const image of renderDicomFrames(parsed, options, { stats: task.stats ?? true })) {
+      images.push(image);
+    }
     return movable({ ok: true, images, dicom: bytes, attributes, phi });
   } catch (error) {
     return movable({

@@ -139,3 +139,16 @@ export function firstExclusion(gates: readonly QualityGate[], input: GateInput):
   }
   return null;
 }
+
+/** The gates that judge the rendered pixels: without them, no image statistics are taken. */
+const PIXEL_GATES: ReadonlySet<GateId> = new Set([
+  'blank',
+  'inverted',
+  'duplicate',
+  'near-duplicate',
+]);
+
+/** Whether any enabled gate needs the image statistics of transform/image-stats. */
+export function gatesNeedImageStats(enabled: readonly GateId[]): boolean {
+  return enabled.some((id) => PIXEL_GATES.has(id));
+}

@@ -161,4 +161,18 @@ describe('RenderPool', () => {
     const first = await pool.render(outcome.dicom, { ...DEFAULT_RENDER_OPTIONS, frames: 'all' });
     expect(first).toMatchObject({ ok: true, image: { recipe: { frame: 1, frames: 3 } } });
   });
+
+  it('leaves the statistics out when told to, and the image is the same bytes', async () => {
+    pool = RenderPool.create({ threads: 1 });
+    const withStats = await pool.renderFrames(ownedFile(), DEFAULT_RENDER_OPTIONS);
+    const without = await pool.renderFrames(ownedFile(), DEFAULT_RENDER_OPTIONS, { stats: false });
+    if (!withStats.ok) throw withStats.error;
+    if (!without.ok) throw without.error;
+    expect(withStats.images[0]?.stats).toMatchObject({ std: expect.any(Number) as unknown });
+    expect(without.images[0]?.stats).toBeUndefined();
+    expect(Buffer.from(without.images[0]?.bytes ?? []).equals(withStats.images[0]!.bytes)).toBe(
+      true,
+    );
+    expect(without.images[0]?.recipe).toEqual(withStats.images[0]?.recipe);
+  });
 });

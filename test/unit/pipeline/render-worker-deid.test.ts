@@ -44,7 +44,7 @@ describe('the render worker, de-identifying', () => {
       'explicit-le',
     );
     pool = RenderPool.create({ threads: 1 });
-    const outcome = await pool.renderFrames(bytes, DEFAULT_RENDER_OPTIONS, deid);
+    const outcome = await pool.renderFrames(bytes, DEFAULT_RENDER_OPTIONS, { deid });
     if (!outcome.ok) throw outcome.error;
     const text = Buffer.from(outcome.dicom).toString('latin1');
     expect(text).not.toContain(patient.id);
@@ -68,7 +68,7 @@ describe('the render worker, de-identifying', () => {
       bitsStored: 12,
       extra: [{ tag: 0x00100010, vr: 'PN', value: 'Cnryjpegname^Patient' }],
     });
-    const outcome = await pool.renderFrames(bytes, DEFAULT_RENDER_OPTIONS, deid);
+    const outcome = await pool.renderFrames(bytes, DEFAULT_RENDER_OPTIONS, { deid });
     if (!outcome.ok) throw outcome.error;
     const jpeg = outcome.images[0]?.bytes ?? new Uint8Array();
     const markers = jpegMarkers(jpeg);
@@ -85,7 +85,7 @@ describe('the render worker, de-identifying', () => {
     const outcome = await pool.renderFrames(
       new TextEncoder().encode('not a DICOM file'),
       DEFAULT_RENDER_OPTIONS,
-      deid,
+      { deid },
     );
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;

@@ -4,6 +4,7 @@ import type { ImageStats } from '../../../src/domain/render.js';
 import { GATE_IDS, GATE_REASONS } from '../../../src/domain/quality-gates.js';
 import {
   firstExclusion,
+  gatesNeedImageStats,
   instanceGates,
   type GateInput,
 } from '../../../src/quality/quality-gates.js';
@@ -136,5 +137,23 @@ describe('quality gates', () => {
 
   it('names a distinct reason code for every gate', () => {
     expect(new Set(GATE_IDS.map((gate) => GATE_REASONS[gate])).size).toBe(GATE_IDS.length);
+  });
+});
+
+describe('gatesNeedImageStats', () => {
+  it('is true for the gates whose decision the statistics change, and only those', () => {
+    // Statistics every pixel gate objects to: blank (std 0) and inverted (centre darker).
+    const damning = { std: 0, centreMean: 10, sidesMean: 200 };
+    for (const id of GATE_IDS.filter((gate) => !gate.includes('duplicate'))) {
+      const gate = instanceGates([id], { minReportChars: 20 });
+      const judged = firstExclusion(gate, input({ stats: damning }));
+      const unjudged = firstExclusion(gate, input({ stats: null }));
+      expect(gatesNeedImageStats([id]), id).toBe(judged?.reason !== unjudged?.reason);
+    }
+    // The duplicate gates compare the images' hashes and thumbnails in the ledger.
+    expect(gatesNeedImageStats(['duplicate'])).toBe(true);
+    expect(gatesNeedImageStats(['near-duplicate'])).toBe(true);
+    expect(gatesNeedImageStats(['localizer', 'short-report', 'derived'])).toBe(false);
+    expect(gatesNeedImageStats([])).toBe(false);
   });
 });
