@@ -15,6 +15,8 @@ import { createLimiter } from '../../../src/pipeline/limiter.js';
 import { processBatch } from '../../../src/pipeline/process-batch.js';
 import { RenderPool } from '../../../src/pipeline/render-pool.js';
 import type { FetchTarget } from '../../../src/source/fetcher.js';
+import { Pseudonymizer } from '../../../src/deid/pseudonyms.js';
+import type { DeidContext } from '../../../src/pipeline/context.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
 import { openLocalStore } from '../../../src/store/local-store.js';
 import { page, selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
@@ -86,15 +88,21 @@ describe('finalizeRun', () => {
   });
 
   /** Plans the run and settles every instance through the real pipeline into a fresh store. */
-  async function settledRun(runId: string): Promise<void> {
+  async function settledRun(
+    runId: string,
+    spec: RunSpec = SPEC,
+    answers: Record<string, Uint8Array | EtlError> = ANSWERS,
+    deid?: DeidContext,
+    firstReport = 'Heart size normal.',
+  ): Promise<void> {
     root = await mkdtemp(join(tmpdir(), 'eden-finalize-store-'));
     store = await openLocalStore(root);
-    await ledger.createRun(runId, SPEC);
-    await ledger.writeSelection(runId, SPEC.batchSize, async (addPage) => {
+    await ledger.createRun(runId, spec);
+    await ledger.writeSelection(runId, spec.batchSize, async (addPage) => {
       await addPage(
         ...page([
-          selectedInstance(1, 1, [['Heart size normal.', '2024-01-01T09:00:00.000Z']]),
-          selectedInstance(1, 2, [['Heart size normal.', '2024-01-01T09:00:00.000Z']]),
+          selectedInstance(1, 1, [[firstReport, '2024-01-01T09:00:00.000Z']]),
+          selectedInstance(1, 2, [[firstReport, '2024-01-01T09:00:00.000Z']]),
           selectedInstance(2, 3, [['Left effusion.', '2024-01-02T09:00:00.000Z']]),
           selectedInstance(3, 4, [['Clear lungs.', '2024-01-03T09:00:00.000Z']]),
         ]),
@@ -105,13 +113,20 @@ describe('finalizeRun', () => {
     if (run === null) throw new Error('not planned');
     const fetcher = {
       fetch: (target: FetchTarget) => {
-        const answer = ANSWERS[target.instanceId];
+        const answer = answers[target.instanceId];
         if (answer === undefined) return Promise.reject(new Error(`no file ${target.instanceId}`));
         if (answer instanceof EtlError) return Promise.reject(answer);
         return Promise.resolve(new Uint8Array(answer));
       },
     };
-    const ctx = { ledger, store, fetcher, renderer: pool, logger: recordingLogger().logger };
+    const ctx = {
+      ledger,
+      store,
+      fetcher,
+      renderer: pool,
+      logger: recordingLogger().logger,
+      ...(deid === undefined ? {} : { deid }),
+    };
     const limit = createLimiter(2, new AbortController().signal);
     await processBatch(ctx, run, KEYS, 0, limit, { attempts: 1, baseDelayMs: 1 }, () => undefined);
   }
@@ -273,5 +288,65 @@ describe('finalizeRun', () => {
     expect(await snapshot()).toEqual(before);
     const run = await ledger.findRun('otherkey');
     expect(run).toMatchObject({ status: 'planned', finishedAt: null });
+  });
+
+  it('releases a de-identifying run’s rows pseudonymised, its reports scrubbed', async () => {
+    const secret = 'finalize-deid-secret-0123456789';
+    const pseudonymizer = new Pseudonymizer(secret);
+    const spec: RunSpec = {
+      ...SPEC,
+      deid: {
+        profile: 'basic',
+        keep: [],
+        remove: [],
+        staffNames: [],
+        quarantine: false,
+        keyId: pseudonymizer.keyId(),
+      },
+    };
+    const named = (seed: number) =>
+      grayDicom({
+        rows: SIDE,
+        columns: SIDE,
+        pixels: Uint16Array.from({ length: SIDE * SIDE }, (_, i) => (i * 7 + seed * 53) % 4096),
+        bitsStored: 12,
+        window: { center: 2048, width: 4096 },
+        extra: [
+          { tag: 0x00100010, vr: 'PN', value: 'Cnryfinalize^Patient' },
+          { tag: 0x00100020, vr: 'LO', value: 'CNRYPID7788' },
+        ],
+      });
+    await settledRun(
+      'deid',
+      spec,
+      { ...ANSWERS, 1: named(1), 2: named(2) },
+      { options: { secret, keep: [], remove: [] }, pseudonymizer },
+      'Patient Cnryfinalize (CNRYPID7788): heart size normal.',
+    );
+    await finalizeRun(ledger, store, KEYS, 'deid', TOOL_VERSION, SPLIT_KEY);
+    const released = ['dicom-reports-extracted-sample.csv', 'metadata.jsonl', 'studies.jsonl'];
+    for (const name of released) {
+      const content = await text(name);
+      expect({ name, leaks: /cnryfinalize|CNRYPID7788/i.test(content) }).toEqual({
+        name,
+        leaks: false,
+      });
+    }
+    const rows = await csvRows('dicom-reports-extracted-sample.csv');
+    expect(rows).toHaveLength(4);
+    expect(rows.map((row) => row.status)).toEqual(['delivered', 'delivered', 'failed', 'excluded']);
+    expect(rows.map((row) => row.study_id)).not.toContain('1');
+    expect(rows.map((row) => row.file_path)).toEqual(['', '', '', '']);
+    expect(rows[0]?.report_value).toContain('heart size normal.');
+    // Both instances of study 1 keep one study id, so they stay one study in the dataset.
+    expect(rows[0]?.study_id).toBe(rows[1]?.study_id);
+    expect(
+      rows.map((row) => row.instance_id ?? '').filter((id) => ['1', '2', '3', '4'].includes(id)),
+    ).toEqual([]);
+    // The files are named after the released ids, so the CSV's keys lead to them.
+    for (const row of rows.slice(0, 2)) {
+      expect(row.dicom_key).toBe(`dicom-files/${row.instance_id}.dcm`);
+      expect((await readFile(join(root, 'ds', row.dicom_key ?? ''))).byteLength).toBeGreaterThan(0);
+    }
   });
 });
