@@ -349,4 +349,20 @@ describe('finalizeRun', () => {
       expect((await readFile(join(root, 'ds', row.dicom_key ?? ''))).byteLength).toBeGreaterThan(0);
     }
   });
+
+  it('refuses a run with instances still pending, writing no dataset file', async () => {
+    root = await mkdtemp(join(tmpdir(), 'eden-finalize-store-'));
+    store = await openLocalStore(root);
+    await ledger.createRun('pending', SPEC);
+    await ledger.writeSelection('pending', SPEC.batchSize, async (addPage) => {
+      await addPage(...page([selectedInstance(1, 1, [])]));
+      return 1;
+    });
+    await expect(
+      finalizeRun(ledger, store, KEYS, 'pending', TOOL_VERSION, SPLIT_KEY),
+    ).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await snapshot()).toEqual({});
+    const run = await ledger.findRun('pending');
+    expect(run?.status).toBe('planned');
+  });
 });
