@@ -200,6 +200,22 @@ describe('processBatch', () => {
     expect(await ledger.counts('stop')).toMatchObject({ delivered: 1, failed: 0, pending: 4 });
   });
 
+  it('throws a spent transient failure back when told to defer it, the batch left pending', async () => {
+    const run = await plannedRun('deferred');
+    const busy = new EtlError('FETCH_FAILED', 'PACS answered 503');
+    const { fetcher, calls } = fetcherOf({ 1: busy, 2: image(32), 3: image(33) });
+    const ctx = await context(fetcher);
+    const limit = createLimiter(1, new AbortController().signal);
+    const policy: RetryPolicy = { attempts: 2, baseDelayMs: 1, deferTransient: true };
+    await expect(
+      processBatch(ctx, run, KEYS, 0, limit, policy, () => undefined),
+    ).rejects.toMatchObject({ code: 'FETCH_FAILED', subject: 'instance 1' });
+    // One slot: instance 1 was alone in flight, so the others never started.
+    expect(calls).toEqual(['1', '1']);
+    expect(await pendingIds('deferred', 0)).toEqual(['1', '2', '3']);
+    expect(await ledger.counts('deferred')).toMatchObject({ failed: 0, delivered: 0 });
+  });
+
   it('throws RunStopped when stopped from outside, starting no instance', async () => {
     const run = await plannedRun('aborted');
     const { fetcher, calls } = fetcherOf({});
