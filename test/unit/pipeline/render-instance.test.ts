@@ -65,7 +65,7 @@ describe('fetchAndRender', () => {
       { fetcher: fetcherOf(MULTIFRAME), renderer: pool },
       TARGET,
       DEFAULT_RENDER_OPTIONS,
-      undefined,
+      {},
       (stage) => laps.push(stage),
     );
     expect(laps).toEqual(['fetch', 'render']);
@@ -81,7 +81,7 @@ describe('fetchAndRender', () => {
       { fetcher: fetcherOf(MULTIFRAME), renderer: pool },
       TARGET,
       ALL_PNG,
-      undefined,
+      {},
     );
     if (!outcome.ok) throw outcome.error;
     expect(outcome.images.map((image) => image.recipe.frame)).toEqual([1, 2, 3]);
@@ -110,7 +110,7 @@ describe('fetchAndRender', () => {
       { fetcher: fetcherOf(named), renderer: pool },
       TARGET,
       DEFAULT_RENDER_OPTIONS,
-      deid,
+      { deid },
     );
     if (!outcome.ok) throw outcome.error;
     const text = Buffer.from(outcome.dicom).toString('latin1');
@@ -125,7 +125,7 @@ describe('fetchAndRender', () => {
       { fetcher: fetcherOf(VIDEO), renderer: pool },
       TARGET,
       DEFAULT_RENDER_OPTIONS,
-      undefined,
+      {},
       (stage) => laps.push(stage),
     );
     expect(laps).toEqual(['fetch', 'render']);
@@ -143,7 +143,7 @@ describe('fetchAndRender', () => {
         { fetcher: fetcherOf(missing), renderer: pool },
         TARGET,
         DEFAULT_RENDER_OPTIONS,
-        undefined,
+        {},
         (stage) => laps.push(stage),
       ),
     ).rejects.toBe(missing);
