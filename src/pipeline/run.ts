@@ -48,7 +48,8 @@ function storedQuery(spec: RunSpec): SelectionQuery {
 
 /**
  * The run's frozen selection: planned now unless an earlier invocation did (a run killed while
- * planning is planned again). Refuses a cancelled run and an empty selection.
+ * planning, or whose selection was empty, is planned again). Refuses a cancelled run and an
+ * empty selection.
  */
 export async function ensurePlanned(
   ledger: Ledger,
@@ -63,10 +64,17 @@ export async function ensurePlanned(
       hint: `\`eden-etl retry ${run.runId}\` takes it up again`,
     });
   }
-  if (run === null || run.status === 'planning') {
+  // An empty selection froze nothing worth resuming: planned again, it sees what the PACS
+  // holds now, as the refusal below tells the user to check.
+  const empty = run?.status === 'planned' && run.totalInstances === 0;
+  if (run === null || run.status === 'planning' || empty) {
     logger.info(
       { runId: request.runId },
-      run === null ? 'planning' : 'planning again (interrupted)',
+      run === null
+        ? 'planning'
+        : empty
+          ? 'planning again (the selection was empty)'
+          : 'planning again (interrupted)',
     );
     const source = await request.openSource();
     try {

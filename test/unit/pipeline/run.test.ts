@@ -307,6 +307,33 @@ describe('runPipeline', () => {
     expect(await hasCard()).toBe(false);
   });
 
+  it('plans an empty selection again once the PACS has the instances', async () => {
+    await freshStore();
+    await pacs.exec('CREATE TABLE arrived (id text)');
+    const late = {
+      ...SPEC,
+      query: {
+        ...SPEC.query,
+        text: `${QUERY_TEXT} AND i.id IN (SELECT id FROM arrived)`,
+        sha256: 'late',
+      },
+    };
+    const { uses, openSource } = pacsSource();
+    await expect(
+      runPipeline(context(fetcher().fetcher).ctx, request('late', { spec: late, openSource })),
+    ).rejects.toMatchObject({ code: 'QUERY_INVALID' });
+    // The hint says to check the PACS: once it holds the instances, the same command runs.
+    await pacs.exec(`INSERT INTO arrived VALUES ('1'), ('3')`);
+    const { ctx, records } = context(fetcher().fetcher);
+    const result = await runPipeline(ctx, request('late', { spec: late, openSource }));
+    expect(result).toMatchObject({ state: 'completed', resumed: true });
+    expect(result.counts).toMatchObject({ total: 2, delivered: 2 });
+    expect(uses).toEqual({ opened: 2, closed: 2 });
+    expect(records.map((record) => record.msg)).toContain(
+      'planning again (the selection was empty)',
+    );
+  });
+
   it('closes the source when planning fails', async () => {
     await freshStore();
     const { uses, openSource } = pacsSource();
