@@ -1,24 +1,18 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { datasetKeys } from '../../../src/dataset/object-keys.js';
 import { splitKeyFingerprint } from '../../../src/dataset/patient-splits.js';
 import { EtlError } from '../../../src/domain/errors.js';
-import type { ObjectStore } from '../../../src/domain/object-store.js';
 import type { RunSpec } from '../../../src/domain/run-spec.js';
-import type { SqlClient } from '../../../src/domain/sql.js';
-import { Ledger } from '../../../src/ledger/ledger.js';
 import { finalizeRun } from '../../../src/pipeline/finalize.js';
 import { createLimiter } from '../../../src/pipeline/limiter.js';
 import { processBatch } from '../../../src/pipeline/process-batch.js';
-import { RenderPool } from '../../../src/pipeline/render-pool.js';
 import type { FetchTarget } from '../../../src/source/fetcher.js';
 import { Pseudonymizer } from '../../../src/deid/pseudonyms.js';
 import type { DeidContext } from '../../../src/pipeline/context.js';
-import { openPglite } from '../../../src/sql/pglite-client.js';
-import { openLocalStore } from '../../../src/store/local-store.js';
+import { pipelineHarness } from '../../support/pipeline-harness.js';
 import { page, selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 import { grayDicom } from '../../support/render-dicom.js';
@@ -63,29 +57,7 @@ const ANSWERS: Record<string, Uint8Array | EtlError> = {
 };
 
 describe('finalizeRun', () => {
-  let dir: string;
-  let state: SqlClient;
-  let ledger: Ledger;
-  let pool: RenderPool;
-  let root: string;
-  let store: ObjectStore;
-
-  // PGlite takes seconds to open: one ledger for the file, one run per test.
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'eden-finalize-'));
-    state = await openPglite(join(dir, 'state'), 'test state');
-    ledger = await Ledger.open(state);
-    pool = RenderPool.create({ threads: 1 });
-  });
-  afterAll(async () => {
-    await pool.close();
-    await state.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  afterEach(async () => {
-    await store.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  const h = pipelineHarness('finalize');
 
   /** Plans the run and settles every instance through the real pipeline into a fresh store. */
   async function settledRun(
@@ -95,10 +67,9 @@ describe('finalizeRun', () => {
     deid?: DeidContext,
     firstReport = 'Heart size normal.',
   ): Promise<void> {
-    root = await mkdtemp(join(tmpdir(), 'eden-finalize-store-'));
-    store = await openLocalStore(root);
-    await ledger.createRun(runId, spec);
-    await ledger.writeSelection(runId, spec.batchSize, async (addPage) => {
+    await h.freshStore();
+    await h.ledger.createRun(runId, spec);
+    await h.ledger.writeSelection(runId, spec.batchSize, async (addPage) => {
       await addPage(
         ...page([
           selectedInstance(1, 1, [[firstReport, '2024-01-01T09:00:00.000Z']]),
@@ -109,7 +80,7 @@ describe('finalizeRun', () => {
       );
       return 1;
     });
-    const run = await ledger.findRun(runId);
+    const run = await h.ledger.findRun(runId);
     if (run === null) throw new Error('not planned');
     const fetcher = {
       fetch: (target: FetchTarget) => {
@@ -120,10 +91,10 @@ describe('finalizeRun', () => {
       },
     };
     const ctx = {
-      ledger,
-      store,
+      ledger: h.ledger,
+      store: h.store,
       fetcher,
-      renderer: pool,
+      renderer: h.pool,
       logger: recordingLogger().logger,
       ...(deid === undefined ? {} : { deid }),
     };
@@ -131,7 +102,7 @@ describe('finalizeRun', () => {
     await processBatch(ctx, run, KEYS, 0, limit, { attempts: 1, baseDelayMs: 1 }, () => undefined);
   }
 
-  const text = (relative: string) => readFile(join(root, 'ds', relative), 'utf8');
+  const text = (relative: string) => readFile(join(h.root, 'ds', relative), 'utf8');
   const jsonl = async (relative: string) =>
     (await text(relative))
       .split('\n')
@@ -148,12 +119,12 @@ describe('finalizeRun', () => {
 
   /** Every file under the store root (but its temp dir), relative to it, with its bytes. */
   async function snapshot(): Promise<Record<string, string>> {
-    const entries = await readdir(root, { recursive: true, withFileTypes: true });
+    const entries = await readdir(h.root, { recursive: true, withFileTypes: true });
     const files: Record<string, string> = {};
     for (const entry of entries) {
       if (!entry.isFile()) continue;
       const path = join(entry.parentPath, entry.name);
-      const relative = path.slice(root.length + 1);
+      const relative = path.slice(h.root.length + 1);
       if (relative.startsWith('.eden-tmp')) continue;
       files[relative] = (await readFile(path)).toString('base64');
     }
@@ -162,7 +133,7 @@ describe('finalizeRun', () => {
 
   it('writes the dataset CSV with one row per selected instance and what became of it', async () => {
     await settledRun('csv');
-    const result = await finalizeRun(ledger, store, KEYS, 'csv', TOOL_VERSION, SPLIT_KEY);
+    const result = await finalizeRun(h.ledger, h.store, KEYS, 'csv', TOOL_VERSION, SPLIT_KEY);
     const rows = await csvRows('dicom-reports-extracted-sample.csv');
     expect(
       rows.map((row) => [row.instance_id, row.study_id, row.status, row.error_code, row.dicom_key]),
@@ -185,7 +156,7 @@ describe('finalizeRun', () => {
 
   it('lists the failed and the excluded instances apart', async () => {
     await settledRun('lists');
-    await finalizeRun(ledger, store, KEYS, 'lists', TOOL_VERSION, SPLIT_KEY);
+    await finalizeRun(h.ledger, h.store, KEYS, 'lists', TOOL_VERSION, SPLIT_KEY);
     const failures = await csvRows('failures.csv');
     expect(failures.map((row) => [row.instance_id, row.error_code])).toEqual([
       ['3', 'FILE_MISSING'],
@@ -199,7 +170,7 @@ describe('finalizeRun', () => {
 
   it('writes metadata.jsonl and studies.jsonl for delivered images, a study in one split', async () => {
     await settledRun('jsonl');
-    await finalizeRun(ledger, store, KEYS, 'jsonl', TOOL_VERSION, SPLIT_KEY);
+    await finalizeRun(h.ledger, h.store, KEYS, 'jsonl', TOOL_VERSION, SPLIT_KEY);
     const metadata = await jsonl('metadata.jsonl');
     expect(metadata.map((line) => [line.file_name, line.instance_id, line.study_id])).toEqual([
       ['images-jpg/1.jpg', '1', '1'],
@@ -219,7 +190,7 @@ describe('finalizeRun', () => {
 
   it('writes a manifest whose checksums match the bytes stored, card and manifest left out', async () => {
     await settledRun('manifest');
-    await finalizeRun(ledger, store, KEYS, 'manifest', TOOL_VERSION, SPLIT_KEY);
+    await finalizeRun(h.ledger, h.store, KEYS, 'manifest', TOOL_VERSION, SPLIT_KEY);
     const manifest = JSON.parse(await text('manifest.json')) as {
       version: string;
       objects: Record<string, { sha256: string; size: number }>;
@@ -236,7 +207,7 @@ describe('finalizeRun', () => {
       'studies.jsonl',
     ]);
     for (const [key, entry] of Object.entries(manifest.objects)) {
-      const bytes = await readFile(join(root, 'ds', key));
+      const bytes = await readFile(join(h.root, 'ds', key));
       expect({ key, sha256: createHash('sha256').update(bytes).digest('hex') }).toEqual({
         key,
         sha256: entry.sha256,
@@ -248,7 +219,7 @@ describe('finalizeRun', () => {
 
   it('writes the card with the run, the counts and where the dataset is', async () => {
     await settledRun('card');
-    await finalizeRun(ledger, store, KEYS, 'card', TOOL_VERSION, SPLIT_KEY);
+    await finalizeRun(h.ledger, h.store, KEYS, 'card', TOOL_VERSION, SPLIT_KEY);
     const card = await text('README-dataset.md');
     expect(card).toContain('`card`');
     expect(card).toContain(`\`${TOOL_VERSION}\``);
@@ -263,9 +234,9 @@ describe('finalizeRun', () => {
 
   it('rewrites the same bytes when run again, keeping the first finish time', async () => {
     await settledRun('twice');
-    const first = await finalizeRun(ledger, store, KEYS, 'twice', TOOL_VERSION, SPLIT_KEY);
+    const first = await finalizeRun(h.ledger, h.store, KEYS, 'twice', TOOL_VERSION, SPLIT_KEY);
     const before = await snapshot();
-    const again = await finalizeRun(ledger, store, KEYS, 'twice', TOOL_VERSION, SPLIT_KEY);
+    const again = await finalizeRun(h.ledger, h.store, KEYS, 'twice', TOOL_VERSION, SPLIT_KEY);
     expect(await snapshot()).toEqual(before);
     expect(again.run.finishedAt).toBe(first.run.finishedAt);
     expect(again.counts).toEqual(first.counts);
@@ -275,8 +246,8 @@ describe('finalizeRun', () => {
     await settledRun('otherkey');
     const before = await snapshot();
     const error = await finalizeRun(
-      ledger,
-      store,
+      h.ledger,
+      h.store,
       KEYS,
       'otherkey',
       TOOL_VERSION,
@@ -286,7 +257,7 @@ describe('finalizeRun', () => {
     expect((error as EtlError).code).toBe('CONFIG_INVALID');
     expect((error as EtlError).subject).toBe('otherkey');
     expect(await snapshot()).toEqual(before);
-    const run = await ledger.findRun('otherkey');
+    const run = await h.ledger.findRun('otherkey');
     expect(run).toMatchObject({ status: 'planned', finishedAt: null });
   });
 
@@ -323,7 +294,7 @@ describe('finalizeRun', () => {
       { options: { secret, keep: [], remove: [] }, pseudonymizer },
       'Patient Cnryfinalize (CNRYPID7788): heart size normal.',
     );
-    await finalizeRun(ledger, store, KEYS, 'deid', TOOL_VERSION, SPLIT_KEY);
+    await finalizeRun(h.ledger, h.store, KEYS, 'deid', TOOL_VERSION, SPLIT_KEY);
     const released = ['dicom-reports-extracted-sample.csv', 'metadata.jsonl', 'studies.jsonl'];
     for (const name of released) {
       const content = await text(name);
@@ -346,23 +317,24 @@ describe('finalizeRun', () => {
     // The files are named after the released ids, so the CSV's keys lead to them.
     for (const row of rows.slice(0, 2)) {
       expect(row.dicom_key).toBe(`dicom-files/${row.instance_id}.dcm`);
-      expect((await readFile(join(root, 'ds', row.dicom_key ?? ''))).byteLength).toBeGreaterThan(0);
+      expect((await readFile(join(h.root, 'ds', row.dicom_key ?? ''))).byteLength).toBeGreaterThan(
+        0,
+      );
     }
   });
 
   it('refuses a run with instances still pending, writing no dataset file', async () => {
-    root = await mkdtemp(join(tmpdir(), 'eden-finalize-store-'));
-    store = await openLocalStore(root);
-    await ledger.createRun('pending', SPEC);
-    await ledger.writeSelection('pending', SPEC.batchSize, async (addPage) => {
+    await h.freshStore();
+    await h.ledger.createRun('pending', SPEC);
+    await h.ledger.writeSelection('pending', SPEC.batchSize, async (addPage) => {
       await addPage(...page([selectedInstance(1, 1, [])]));
       return 1;
     });
     await expect(
-      finalizeRun(ledger, store, KEYS, 'pending', TOOL_VERSION, SPLIT_KEY),
+      finalizeRun(h.ledger, h.store, KEYS, 'pending', TOOL_VERSION, SPLIT_KEY),
     ).rejects.toMatchObject({ code: 'INTERNAL' });
     expect(await snapshot()).toEqual({});
-    const run = await ledger.findRun('pending');
+    const run = await h.ledger.findRun('pending');
     expect(run?.status).toBe('planned');
   });
 });

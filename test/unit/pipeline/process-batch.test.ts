@@ -1,21 +1,17 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { datasetKeys } from '../../../src/dataset/object-keys.js';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { ObjectStore } from '../../../src/domain/object-store.js';
 import type { RunSpec } from '../../../src/domain/run-spec.js';
-import type { SqlClient } from '../../../src/domain/sql.js';
-import { Ledger, type RunRecord } from '../../../src/ledger/ledger.js';
+import type { RunRecord } from '../../../src/ledger/ledger.js';
 import type { PipelineContext } from '../../../src/pipeline/context.js';
 import { createLimiter, RunStopped } from '../../../src/pipeline/limiter.js';
 import { processBatch } from '../../../src/pipeline/process-batch.js';
 import type { ItemResult, RetryPolicy } from '../../../src/pipeline/process-item.js';
-import { RenderPool } from '../../../src/pipeline/render-pool.js';
 import type { FetchTarget } from '../../../src/source/fetcher.js';
-import { openPglite } from '../../../src/sql/pglite-client.js';
-import { openLocalStore } from '../../../src/store/local-store.js';
+import { pipelineHarness } from '../../support/pipeline-harness.js';
 import { page, selectedInstance, TEST_SPEC } from '../../support/ledger-fixtures.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 import { grayDicom } from '../../support/render-dicom.js';
@@ -65,38 +61,16 @@ function fetcherOf(answers: Record<string, Answer>) {
 }
 
 describe('processBatch', () => {
-  let dir: string;
-  let state: SqlClient;
-  let ledger: Ledger;
-  let pool: RenderPool;
-  let root: string;
-  let store: ObjectStore;
-
-  // PGlite takes seconds to open: one ledger for the file, one run per test.
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'eden-process-batch-'));
-    state = await openPglite(join(dir, 'state'), 'test state');
-    ledger = await Ledger.open(state);
-    pool = RenderPool.create({ threads: 1 });
-  });
-  afterAll(async () => {
-    await pool.close();
-    await state.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  afterEach(async () => {
-    await store.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  const h = pipelineHarness('process-batch');
 
   /** A planned run of five instances (ids 1..5, one study each): batch 0 holds 1..3. */
   async function plannedRun(runId: string): Promise<RunRecord> {
-    await ledger.createRun(runId, SPEC);
-    await ledger.writeSelection(runId, SPEC.batchSize, async (addPage) => {
+    await h.ledger.createRun(runId, SPEC);
+    await h.ledger.writeSelection(runId, SPEC.batchSize, async (addPage) => {
       await addPage(...page([1, 2, 3, 4, 5].map((id) => selectedInstance(id, id, REPORT))));
       return 1;
     });
-    const run = await ledger.findRun(runId);
+    const run = await h.ledger.findRun(runId);
     if (run === null) throw new Error('the run was not planned');
     return run;
   }
@@ -105,23 +79,22 @@ describe('processBatch', () => {
     fetcher: PipelineContext['fetcher'],
     wrap: (store: ObjectStore) => ObjectStore = (inner) => inner,
   ): Promise<PipelineContext> {
-    root = await mkdtemp(join(tmpdir(), 'eden-process-batch-store-'));
-    store = await openLocalStore(root);
+    await h.freshStore();
     return {
-      ledger,
-      store: wrap(store),
+      ledger: h.ledger,
+      store: wrap(h.store),
       fetcher,
-      renderer: pool,
+      renderer: h.pool,
       logger: recordingLogger().logger,
     };
   }
 
   async function pendingIds(runId: string, batchNo: number): Promise<string[]> {
-    return (await ledger.pendingItems(runId, batchNo)).map((item) => item.instanceId);
+    return (await h.ledger.pendingItems(runId, batchNo)).map((item) => item.instanceId);
   }
 
   async function storedDicoms(): Promise<string[]> {
-    return (await readdir(join(root, 'ds/dicom-files')).catch(() => [])).sort();
+    return (await readdir(join(h.root, 'ds/dicom-files')).catch(() => [])).sort();
   }
 
   it('settles every pending instance of its batch, and only those', async () => {
@@ -144,7 +117,7 @@ describe('processBatch', () => {
     expect(await storedDicoms()).toEqual(['1.dcm', '3.dcm']);
     expect(await pendingIds('all', 0)).toEqual([]);
     expect(await pendingIds('all', 1)).toEqual(['4', '5']);
-    expect(await ledger.counts('all')).toMatchObject({
+    expect(await h.ledger.counts('all')).toMatchObject({
       total: 5,
       pending: 2,
       delivered: 2,
@@ -159,12 +132,12 @@ describe('processBatch', () => {
     const ctx = await context(fetcher);
     const limit = createLimiter(3, new AbortController().signal);
     await processBatch(ctx, run, KEYS, 0, limit, QUICK, () => undefined);
-    const before = await ledger.counts('again');
+    const before = await h.ledger.counts('again');
     const results: ItemResult[] = [];
     await processBatch(ctx, run, KEYS, 0, limit, QUICK, (result) => results.push(result));
     expect(results).toEqual([]);
     expect(calls).toHaveLength(3);
-    expect(await ledger.counts('again')).toEqual(before);
+    expect(await h.ledger.counts('again')).toEqual(before);
   });
 
   it('on an error that stops the run, finishes the instances in flight, leaves the rest pending and throws it', async () => {
@@ -197,7 +170,7 @@ describe('processBatch', () => {
     expect(results).toEqual([{ status: 'delivered', bytes: expect.any(Number) as number }]);
     expect(await storedDicoms()).toEqual(['1.dcm']);
     expect(await pendingIds('stop', 0)).toEqual(['2', '3']);
-    expect(await ledger.counts('stop')).toMatchObject({ delivered: 1, failed: 0, pending: 4 });
+    expect(await h.ledger.counts('stop')).toMatchObject({ delivered: 1, failed: 0, pending: 4 });
   });
 
   it('throws a spent transient failure back when told to defer it, the batch left pending', async () => {
@@ -213,7 +186,7 @@ describe('processBatch', () => {
     // One slot: instance 1 was alone in flight, so the others never started.
     expect(calls).toEqual(['1', '1']);
     expect(await pendingIds('deferred', 0)).toEqual(['1', '2', '3']);
-    expect(await ledger.counts('deferred')).toMatchObject({ failed: 0, delivered: 0 });
+    expect(await h.ledger.counts('deferred')).toMatchObject({ failed: 0, delivered: 0 });
   });
 
   it('throws RunStopped when stopped from outside, starting no instance', async () => {

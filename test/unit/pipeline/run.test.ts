@@ -1,21 +1,19 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitKeyFingerprint } from '../../../src/dataset/patient-splits.js';
 import { EtlError } from '../../../src/domain/errors.js';
 import type { ObjectStore } from '../../../src/domain/object-store.js';
 import type { RunSpec } from '../../../src/domain/run-spec.js';
 import type { SqlClient } from '../../../src/domain/sql.js';
-import { Ledger, type RunCounts, type RunRecord } from '../../../src/ledger/ledger.js';
+import type { RunCounts, RunRecord } from '../../../src/ledger/ledger.js';
 import type { PipelineContext } from '../../../src/pipeline/context.js';
 import { RunStopped } from '../../../src/pipeline/limiter.js';
 import type { ItemResult } from '../../../src/pipeline/process-item.js';
-import { RenderPool } from '../../../src/pipeline/render-pool.js';
 import { runPipeline, type RunRequest } from '../../../src/pipeline/run.js';
 import type { FetchTarget } from '../../../src/source/fetcher.js';
 import { openPglite } from '../../../src/sql/pglite-client.js';
-import { openLocalStore } from '../../../src/store/local-store.js';
+import { pipelineHarness } from '../../support/pipeline-harness.js';
 import { TEST_SPEC } from '../../support/ledger-fixtures.js';
 import { recordingLogger, type LogRecord } from '../../support/recording-logger.js';
 import { grayDicom } from '../../support/render-dicom.js';
@@ -61,32 +59,16 @@ const SPEC: RunSpec = {
 };
 
 describe('runPipeline', () => {
-  let dir: string;
   let pacs: SqlClient;
-  let state: SqlClient;
-  let ledger: Ledger;
-  let pool: RenderPool;
-  let root: string;
-  let store: ObjectStore;
 
-  // PGlite takes seconds to open: one PACS and one ledger for the file, one run id per test.
+  const h = pipelineHarness('run');
+  // The PACS beside the harness's ledger, opened once for the file as well.
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'eden-run-'));
-    pacs = await openPglite(join(dir, 'pacs'), 'test PACS');
+    pacs = await openPglite(join(h.dir, 'pacs'), 'test PACS');
     await pacs.exec(PACS);
-    state = await openPglite(join(dir, 'state'), 'test state');
-    ledger = await Ledger.open(state);
-    pool = RenderPool.create({ threads: 1 });
   });
   afterAll(async () => {
-    await pool.close();
     await pacs.close();
-    await state.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  afterEach(async () => {
-    await store.close();
-    await rm(root, { recursive: true, force: true });
   });
 
   /** The shared PACS, counting how often it is opened and closed (its real close is afterAll). */
@@ -120,18 +102,13 @@ describe('runPipeline', () => {
     };
   }
 
-  async function freshStore(): Promise<void> {
-    root = await mkdtemp(join(tmpdir(), 'eden-run-store-'));
-    store = await openLocalStore(root);
-  }
-
   function context(
     fetch: PipelineContext['fetcher'],
     wrap: (inner: ObjectStore) => ObjectStore = (inner) => inner,
   ): { ctx: PipelineContext; records: LogRecord[] } {
     const { logger, records } = recordingLogger();
     return {
-      ctx: { ledger, store: wrap(store), fetcher: fetch, renderer: pool, logger },
+      ctx: { ledger: h.ledger, store: wrap(h.store), fetcher: fetch, renderer: h.pool, logger },
       records,
     };
   }
@@ -151,7 +128,7 @@ describe('runPipeline', () => {
 
   async function csvStatuses(): Promise<string[][]> {
     const [header, ...records] = parseCsv(
-      await readFile(join(root, 'ds/dicom-reports-extracted-sample.csv'), 'utf8'),
+      await readFile(join(h.root, 'ds/dicom-reports-extracted-sample.csv'), 'utf8'),
     );
     const id = header?.indexOf('instance_id') ?? -1;
     const status = header?.indexOf('status') ?? -1;
@@ -159,13 +136,13 @@ describe('runPipeline', () => {
   }
 
   const hasCard = () =>
-    readdir(join(root, 'ds')).then(
+    readdir(join(h.root, 'ds')).then(
       (names) => names.includes('README-dataset.md'),
       () => false,
     );
 
   it('plans, processes every batch and finalizes a new run', async () => {
-    await freshStore();
+    await h.freshStore();
     const { uses, openSource } = pacsSource();
     const { fetcher: fetch, calls } = fetcher();
     const { ctx, records } = context(fetch);
@@ -204,10 +181,10 @@ describe('runPipeline', () => {
   });
 
   it('does nothing for a run already finalized', async () => {
-    await freshStore();
+    await h.freshStore();
     const first = context(fetcher().fetcher);
     await runPipeline(first.ctx, request('done'));
-    const card = await readFile(join(root, 'ds/README-dataset.md'));
+    const card = await readFile(join(h.root, 'ds/README-dataset.md'));
     const { uses, openSource } = pacsSource();
     const { fetcher: fetch, calls } = fetcher();
     const items: ItemResult[] = [];
@@ -221,11 +198,11 @@ describe('runPipeline', () => {
     expect(uses.opened).toBe(0);
     expect(calls).toEqual([]);
     expect(items).toEqual([]);
-    expect((await readFile(join(root, 'ds/README-dataset.md'))).equals(card)).toBe(true);
+    expect((await readFile(join(h.root, 'ds/README-dataset.md'))).equals(card)).toBe(true);
   });
 
-  it('resumes a run the destination stopped, from the ledger, without planning again', async () => {
-    await freshStore();
+  it('resumes a run the destination stopped, from the h.ledger, without planning again', async () => {
+    await h.freshStore();
     const gone = new EtlError('DESTINATION_UNAVAILABLE', 'bucket gone');
     const first = fetcher();
     // The destination refuses instance 3's DICOM: the run stops with it still pending.
@@ -238,10 +215,10 @@ describe('runPipeline', () => {
       code: 'DESTINATION_UNAVAILABLE',
     });
     expect(await hasCard()).toBe(false);
-    const stopped = await ledger.counts('resume');
+    const stopped = await h.ledger.counts('resume');
     expect(stopped.pending).toBeGreaterThan(0);
     expect(stopped.failed).toBe(0);
-    expect((await ledger.findRun('resume'))?.status).toBe('planned');
+    expect((await h.ledger.findRun('resume'))?.status).toBe('planned');
 
     const { uses, openSource } = pacsSource();
     const second = fetcher();
@@ -260,7 +237,7 @@ describe('runPipeline', () => {
   });
 
   it('stops before starting any instance when the signal is already aborted', async () => {
-    await freshStore();
+    await h.freshStore();
     const { fetcher: fetch, calls } = fetcher();
     const controller = new AbortController();
     controller.abort();
@@ -268,20 +245,23 @@ describe('runPipeline', () => {
       runPipeline(context(fetch).ctx, request('aborted', { signal: controller.signal })),
     ).rejects.toBeInstanceOf(RunStopped);
     expect(calls).toEqual([]);
-    expect(await ledger.findRun('aborted')).toMatchObject({ status: 'planned', finishedAt: null });
-    expect(await ledger.counts('aborted')).toMatchObject({ total: 5, pending: 5 });
+    expect(await h.ledger.findRun('aborted')).toMatchObject({
+      status: 'planned',
+      finishedAt: null,
+    });
+    expect(await h.ledger.counts('aborted')).toMatchObject({ total: 5, pending: 5 });
     expect(await hasCard()).toBe(false);
   });
 
   it('refuses a cancelled run, doing nothing', async () => {
-    await freshStore();
+    await h.freshStore();
     const controller = new AbortController();
     controller.abort();
     await runPipeline(
       context(fetcher().fetcher).ctx,
       request('cancelled', { signal: controller.signal }),
     ).catch(() => undefined);
-    await ledger.cancelRun('cancelled');
+    await h.ledger.cancelRun('cancelled');
     const { uses, openSource } = pacsSource();
     const { fetcher: fetch, calls } = fetcher();
     await expect(
@@ -289,11 +269,11 @@ describe('runPipeline', () => {
     ).rejects.toMatchObject({ code: 'RUN_CANCELLED', subject: 'cancelled' });
     expect(uses.opened).toBe(0);
     expect(calls).toEqual([]);
-    expect(await ledger.counts('cancelled')).toMatchObject({ pending: 5 });
+    expect(await h.ledger.counts('cancelled')).toMatchObject({ pending: 5 });
   });
 
   it('refuses an empty selection, after closing the source', async () => {
-    await freshStore();
+    await h.freshStore();
     const { uses, openSource } = pacsSource();
     const none = { ...SPEC, queryParameters: { studies: 0, seed: '0' } };
     const error = await runPipeline(
@@ -308,7 +288,7 @@ describe('runPipeline', () => {
   });
 
   it('plans an empty selection again once the PACS has the instances', async () => {
-    await freshStore();
+    await h.freshStore();
     await pacs.exec('CREATE TABLE arrived (id text)');
     const late = {
       ...SPEC,
@@ -335,19 +315,19 @@ describe('runPipeline', () => {
   });
 
   it('closes the source when planning fails', async () => {
-    await freshStore();
+    await h.freshStore();
     const { uses, openSource } = pacsSource();
     const broken = { ...SPEC, query: { ...SPEC.query, text: 'SELECT 1 AS study_id' } };
     await expect(
       runPipeline(context(fetcher().fetcher).ctx, request('broken', { spec: broken, openSource })),
     ).rejects.toMatchObject({ code: 'QUERY_INVALID' });
     expect(uses).toEqual({ opened: 1, closed: 1 });
-    expect(await ledger.findRun('broken')).toBeNull();
+    expect(await h.ledger.findRun('broken')).toBeNull();
   });
 
   it('plans again a run that was interrupted while planning', async () => {
-    await freshStore();
-    await ledger.createRun('interrupted', SPEC);
+    await h.freshStore();
+    await h.ledger.createRun('interrupted', SPEC);
     const { uses, openSource } = pacsSource();
     const { ctx, records } = context(fetcher().fetcher);
     const result = await runPipeline(ctx, request('interrupted', { openSource }));
