@@ -19,12 +19,14 @@ export async function planRun(
 ): Promise<RunRecord> {
   const parameters = bindParameters(query, spec.queryParameters);
   await checkSelectionQuery(source, query, parameters);
-  await ledger.createRun(runId, spec);
-  await ledger.writeSelection(runId, spec.batchSize, (addPage) =>
+  // A run planned again keeps the spec it was created with (the card and the console report
+  // it): its batches and pages follow that spec, whatever sizes this invocation was given.
+  const { spec: stored } = await ledger.createRun(runId, spec);
+  await ledger.writeSelection(runId, stored.batchSize, (addPage) =>
     readSelection(source, {
       query,
       parameters,
-      pageSize: spec.pageSize,
+      pageSize: stored.pageSize,
       onPage: (instances) => addPage(instances, studyReports(instances)),
     }),
   );

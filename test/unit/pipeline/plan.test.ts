@@ -183,4 +183,12 @@ describe('planRun', () => {
     // createRun keeps an existing run untouched: the spec stored first is the one used.
     expect(run.spec.prefix).toBe(SPEC.prefix);
   });
+
+  it('splits a run planned again into the batches of its stored spec, not of the new one', async () => {
+    await ledger.createRun('resized', { ...SPEC, batchSize: 3 });
+    // The run id does not depend on the batch size: a restart may pass another one.
+    const run = await planRun(ledger, source, 'resized', { ...SPEC, batchSize: 1 }, CONTRACT);
+    expect(run.spec.batchSize).toBe(3);
+    expect((await frozen('resized')).map(([, batchNo]) => batchNo)).toEqual([0, 0, 0, 1, 1]);
+  });
 });
