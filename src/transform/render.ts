@@ -208,7 +208,7 @@ function colourPlan(
  * per frame read its stored values and apply the LUT. Only one frame's raster is alive per step,
  * so a 500-frame file costs its bytes plus one frame. Grayscale 8-bit rasters live in `memory`
  * when given. Throws EtlError: NOT_DICOM, DICOM_TRUNCATED, DICOM_INVALID, NOT_AN_IMAGE,
- * UNSUPPORTED_IMAGE, INTERNAL (bad options).
+ * UNSUPPORTED_IMAGE (options are validated once, by the configuration).
  */
 function* rasterFrames(
   parsed: ParsedDicom,
