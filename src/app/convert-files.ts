@@ -100,8 +100,11 @@ export async function convertFiles(
             fileUrl: pathToFileURL(input).href,
             filePath: null,
           };
-          // No quality gates here: the images' statistics are not taken.
-          const outcome = await fetchAndRender(deps, target, options.render, { stats: false });
+          // No quality gates here, and no DICOM to keep: neither statistics nor the bytes here.
+          const outcome = await fetchAndRender(deps, target, options.render, {
+            stats: false,
+            dicom: false,
+          });
           if (!outcome.ok) throw outcome.error;
           await storeImages(
             outcome.images,

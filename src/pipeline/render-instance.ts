@@ -2,6 +2,7 @@ import { CONTENT_TYPES } from '../dataset/object-keys.js';
 import type { PutResult } from '../domain/object-store.js';
 import type { RenderedImage, RenderOptions } from '../domain/render.js';
 import type { Fetcher, FetchTarget } from '../source/fetcher.js';
+import type { LocalFile } from '../source/local-file.js';
 import type { RenderExtras, RenderFramesOutcome } from './render-pool.js';
 
 /**
@@ -18,22 +19,48 @@ export interface Renderer {
     options: RenderOptions,
     extras?: RenderExtras,
   ): Promise<RenderFramesOutcome>;
+  /** The same, the file read where it is rendered; the outcome's `dicom` is then empty. */
+  renderLocalFile(
+    file: LocalFile,
+    options: RenderOptions,
+    extras?: RenderExtras,
+  ): Promise<RenderFramesOutcome>;
+}
+
+/** What fetchAndRender's caller wants besides the images. */
+export interface StageExtras extends RenderExtras {
+  /**
+   * False when the caller needs only the images and header facts, not the file's bytes: a local
+   * file is then read by the render thread and its bytes never reach this one (`dicom` is
+   * empty). Default true.
+   */
+  dicom?: boolean;
 }
 
 /**
  * Fetches the instance's file and renders it (de-identified first when `extras.deid` is given).
+ * With `extras.dicom` false, a local file is read by the render thread instead (`fetch` then
+ * ends at once and `render` includes the read).
  * `lap` is told when each stage ends, for the stage timings.
  */
 export async function fetchAndRender(
   deps: { fetcher: Fetcher; renderer: Renderer },
   target: FetchTarget,
   render: RenderOptions,
-  extras: RenderExtras,
+  extras: StageExtras,
   lap: (stage: 'fetch' | 'render') => void = () => undefined,
 ): Promise<RenderFramesOutcome> {
+  const { dicom = true, ...renderExtras } = extras;
+  const local = dicom ? null : (deps.fetcher.localFile?.(target) ?? null);
+  if (local !== null) {
+    lap('fetch');
+    const rendered = await deps.renderer.renderLocalFile(local, render, renderExtras);
+    lap('render');
+    return rendered;
+  }
   const bytes = await deps.fetcher.fetch(target);
   lap('fetch');
-  const rendered = await deps.renderer.renderFrames(bytes, render, extras);
+  const rendered = await deps.renderer.renderFrames(bytes, render, renderExtras);
   lap('render');
   return rendered;
 }

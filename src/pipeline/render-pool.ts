@@ -10,6 +10,7 @@ import type { DeidOptions } from '../deid/deidentify-dicom.js';
 import type { DeidPhi } from '../domain/deid.js';
 import { ownsWholeBuffer } from '../transform/buffer-ownership.js';
 import { useJ2kDecoder, type J2kDecoderChoice } from '../transform/codecs/decode-frame.js';
+import type { LocalFile } from '../source/local-file.js';
 import type { RenderTask, RenderTaskResult, RenderWorkerData } from './render-worker.js';
 
 export interface RenderPoolOptions {
@@ -34,6 +35,13 @@ const { Piscina } = require('piscina') as { Piscina: typeof PiscinaClass };
 export type RenderOutcome =
   | { ok: true; image: RenderedImage; dicom: Uint8Array }
   | { ok: false; error: EtlError; dicom: Uint8Array };
+
+function outcomeOf(result: RenderTaskResult, dicom: Uint8Array): RenderFramesOutcome {
+  const { attributes, phi } = result;
+  return result.ok
+    ? { ok: true, images: result.images, dicom, attributes, phi }
+    : { ok: false, error: deserializeError(result.error), dicom, attributes, phi };
+}
 
 /** What a render does besides rendering: de-identify first, take the images' statistics. */
 export interface RenderExtras {
@@ -137,15 +145,45 @@ export class RenderPool {
     options: RenderOptions,
     extras: RenderExtras = {},
   ): Promise<RenderFramesOutcome> {
-    const { deid, stats } = extras;
-    if (this.#closed) {
-      throw new EtlError('RENDER_FAILED', 'render pool is closed', { retryable: true });
-    }
     // A view into a larger buffer is copied rather than moved; not with bytes.slice(), which is
     // a view, not a copy, on a Node Buffer.
     const moved = ownsWholeBuffer(bytes);
     const input = moved ? bytes : new Uint8Array(bytes);
-    let result: RenderTaskResult;
+    const result = await this.#run(this.#task(input, options, extras), [
+      input.buffer as ArrayBuffer,
+    ]);
+    // De-identified bytes are new: always the worker's. Otherwise the caller's, unless moved.
+    const dicom = moved || extras.deid !== undefined ? result.dicom : bytes;
+    return outcomeOf(result, dicom);
+  }
+
+  /**
+   * Like renderFrames(), reading the file in the worker, into memory it reuses for the next
+   * file: nothing crosses between the threads but the images and the header facts. The
+   * outcome's `dicom` is empty. A file that cannot be read fails as readLocalFile says.
+   */
+  async renderLocalFile(
+    file: LocalFile,
+    options: RenderOptions,
+    extras: RenderExtras = {},
+  ): Promise<RenderFramesOutcome> {
+    const result = await this.#run({ ...this.#task(new Uint8Array(0), options, extras), file }, []);
+    return outcomeOf(result, result.dicom);
+  }
+
+  #task(bytes: Uint8Array, options: RenderOptions, { deid, stats }: RenderExtras): RenderTask {
+    return {
+      bytes,
+      options,
+      ...(deid === undefined ? {} : { deid }),
+      ...(stats === undefined ? {} : { stats }),
+    };
+  }
+
+  async #run(task: RenderTask, transferList: ArrayBuffer[]): Promise<RenderTaskResult> {
+    if (this.#closed) {
+      throw new EtlError('RENDER_FAILED', 'render pool is closed', { retryable: true });
+    }
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     // Stopping the worker waits for sharp in this thread (see the constructor).
     const stop = new AbortController();
@@ -158,15 +196,7 @@ export class RenderPool {
       { once: true },
     );
     try {
-      result = await this.#piscina.run(
-        {
-          bytes: input,
-          options,
-          ...(deid === undefined ? {} : { deid }),
-          ...(stats === undefined ? {} : { stats }),
-        },
-        { transferList: [input.buffer as ArrayBuffer], signal: stop.signal },
-      );
+      return await this.#piscina.run(task, { transferList, signal: stop.signal });
     } catch (error) {
       if (deadline.aborted) {
         throw new EtlError(
@@ -181,12 +211,6 @@ export class RenderPool {
         { cause: error, retryable: true },
       );
     }
-    // De-identified bytes are new: always the worker's. Otherwise the caller's, unless moved.
-    const dicom = moved || deid !== undefined ? result.dicom : bytes;
-    const { attributes, phi } = result;
-    return result.ok
-      ? { ok: true, images: result.images, dicom, attributes, phi }
-      : { ok: false, error: deserializeError(result.error), dicom, attributes, phi };
   }
 
   /** Waits for the tasks in flight, then terminates the workers. */

@@ -10,6 +10,8 @@ import { ownsWholeBuffer } from '../transform/buffer-ownership.js';
 import { useJ2kDecoder, type J2kDecoderChoice } from '../transform/codecs/decode-frame.js';
 import { readInstanceAttributes } from '../dicom/instance-attributes.js';
 import { parseDicom } from '../dicom/parse.js';
+import { readLocalFile, type LocalFile } from '../source/local-file.js';
+import { RecycledMemory } from '../transform/recycled-memory.js';
 import { renderDicomFrames } from '../transform/render.js';
 
 /**
@@ -18,7 +20,13 @@ import { renderDicomFrames } from '../transform/render.js';
  */
 
 export interface RenderTask {
+  /** The file's bytes, or empty when `file` says where the worker reads them. */
   bytes: Uint8Array;
+  /**
+   * Read the file here, into recycled memory, instead: its bytes are then not handed back
+   * (`dicom` is empty), for callers that need only the images and header facts.
+   */
+  file?: LocalFile;
   options: RenderOptions;
   /** De-identify first: `dicom` is then the de-identified file and `attributes` are read from it. */
   deid?: DeidOptions;
@@ -75,9 +83,35 @@ function deidFailure(error: unknown): SerializedError {
   );
 }
 
+/**
+ * The memory of the files this worker reads itself: one in use at a time, so two idle buffers
+ * cover files of two sizes; a file above 256 MiB gets memory of its own.
+ */
+const fileMemory = new RecycledMemory({ idle: 2, largestKept: 256 * 2 ** 20, chunk: 2 ** 20 });
+
 export default async function render(task: RenderTask): Promise<unknown> {
+  if (task.file === undefined) return movable(await renderBytes(task, task.bytes));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readLocalFile(
+      task.file,
+      (size) => new Uint8Array(fileMemory.lend(size), 0, size),
+    );
+  } catch (error) {
+    const failure = serializeError(asEtlError(error, 'FETCH_FAILED', task.file.subject));
+    return { ok: false, error: failure, dicom: new Uint8Array(0), attributes: null, phi: null };
+  }
+  try {
+    // The bytes stay here, in memory the next file reuses: only what was made of them leaves.
+    return movable({ ...(await renderBytes(task, bytes)), dicom: new Uint8Array(0) });
+  } finally {
+    fileMemory.giveBack(bytes.buffer);
+  }
+}
+
+async function renderBytes(task: RenderTask, input: Uint8Array): Promise<RenderTaskResult> {
   const { options } = task;
-  let bytes = task.bytes;
+  let bytes = input;
   let phi: DeidPhi | null = null;
   if (task.deid !== undefined) {
     try {
@@ -85,7 +119,7 @@ export default async function render(task: RenderTask): Promise<unknown> {
       bytes = deidentified.bytes;
       phi = { facts: deidentified.facts, pseudonyms: deidentified.pseudonyms };
     } catch (error) {
-      return movable({ ok: false, error: deidFailure(error), dicom: bytes, attributes: null, phi });
+      return { ok: false, error: deidFailure(error), dicom: bytes, attributes: null, phi };
     }
   }
   let attributes: InstanceAttributes | null = null;
@@ -97,14 +131,14 @@ export default async function render(task: RenderTask): Promise<unknown> {
     for await (const image of renderDicomFrames(parsed, options, { stats: task.stats ?? true })) {
       images.push(image);
     }
-    return movable({ ok: true, images, dicom: bytes, attributes, phi });
+    return { ok: true, images, dicom: bytes, attributes, phi };
   } catch (error) {
-    return movable({
+    return {
       ok: false,
       error: serializeError(asEtlError(error, 'RENDER_FAILED')),
       dicom: bytes,
       attributes,
       phi,
-    });
+    };
   }
 }

@@ -1,8 +1,8 @@
-import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtlError } from '../domain/errors.js';
 import type { HttpFetcher, HttpFetcherOptions } from './http-fetcher.js';
+import { readLocalFile, type LocalFile } from './local-file.js';
 
 /** Where an instance's DICOM file is, as the selection gave it. */
 export interface FetchTarget {
@@ -14,7 +14,16 @@ export interface FetchTarget {
 export interface Fetcher {
   /** The file's bytes; throws EtlError FILE_MISSING, FILE_TOO_LARGE or FETCH_FAILED. */
   fetch(target: FetchTarget): Promise<Uint8Array>;
+  /**
+   * The file as readLocalFile reads it, when it is on this machine's filesystem (null when it
+   * is fetched over HTTP): a caller that needs only what is made of the bytes can have them read
+   * where they are used, a render thread, instead of passing them there. Throws as fetch() does
+   * for a target it cannot locate.
+   */
+  localFile?: LocalFileOf;
 }
+
+type LocalFileOf = (target: FetchTarget) => LocalFile | null;
 
 export interface FileFetcherOptions {
   /** Largest file accepted, in bytes. */
@@ -65,61 +74,15 @@ function locate(target: FetchTarget, filesRoot: string | undefined): string {
 }
 
 /** Reads `file://` URLs and paths from a local or mounted filesystem. */
-function createFileFetcher(options: FileFetcherOptions): Fetcher {
-  return {
-    async fetch(target) {
-      const path = locate(target, options.filesRoot);
-      const subject = `instance ${target.instanceId}`;
-      try {
-        const handle = await open(path, 'r');
-        try {
-          const { size, isFile } = await handle.stat().then((stat) => ({
-            size: stat.size,
-            isFile: stat.isFile(),
-          }));
-          if (!isFile) {
-            throw new EtlError('FETCH_FAILED', `${path} is not a regular file`, {
-              subject,
-              retryable: false,
-            });
-          }
-          if (size > options.maxBytes) {
-            throw new EtlError(
-              'FILE_TOO_LARGE',
-              `${path} has ${size} bytes, above the cap of ${options.maxBytes}`,
-              { subject, hint: 'raise --max-file-bytes if the machine has the memory' },
-            );
-          }
-          // One allocation of the exact size: the buffer is then owned whole and can be
-          // moved to a render thread without a copy.
-          const bytes = new Uint8Array(size);
-          let offset = 0;
-          while (offset < size) {
-            const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
-            if (bytesRead === 0) break;
-            offset += bytesRead;
-          }
-          return offset === size ? bytes : bytes.subarray(0, offset);
-        } finally {
-          await handle.close();
-        }
-      } catch (error) {
-        if (error instanceof EtlError) throw error;
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          throw new EtlError('FILE_MISSING', `${path} does not exist`, {
-            subject,
-            hint: 'the PACS record points at a file that is gone',
-          });
-        }
-        throw new EtlError('FETCH_FAILED', `cannot read ${path}: ${(error as Error).message}`, {
-          subject,
-          retryable: code !== 'EACCES' && code !== 'EISDIR' && code !== 'ENOTDIR',
-          cause: error,
-        });
-      }
-    },
-  };
+function createFileFetcher(
+  options: FileFetcherOptions,
+): Fetcher & { localFile: (target: FetchTarget) => LocalFile } {
+  const localFile = (target: FetchTarget): LocalFile => ({
+    path: locate(target, options.filesRoot),
+    maxBytes: options.maxBytes,
+    subject: `instance ${target.instanceId}`,
+  });
+  return { fetch: (target) => readLocalFile(localFile(target)), localFile };
 }
 
 const HTTP_URL = /^https?:\/\//i;
@@ -150,6 +113,8 @@ export function createFetcher(
       }
       return files.fetch(target);
     },
+    localFile: (target) =>
+      target.fileUrl !== null && HTTP_URL.test(target.fileUrl) ? null : files.localFile(target),
     close: async () => (await http)?.close(),
   };
 }

@@ -15,6 +15,7 @@ import { readImage, type PixelImage, type StoredFrame } from './pixel-data.js';
 import { readPresentation, type Presentation } from './presentation.js';
 import { encodeImage, type Raster } from './encode-image.js';
 import { imageStats } from './image-stats.js';
+import { RecycledMemory } from './recycled-memory.js';
 import {
   applyDisplayFunction,
   applyDisplayLut,
@@ -249,43 +250,11 @@ export function renderToRaster(
 
 /**
  * The memory of renderDicomFrames' 8-bit rasters, recycled: a raster lives only until sharp has
- * encoded it, and memory already written once is spared the page faults of fresh memory (about
- * 2.5 ms of the 3000×2500 CR's 7 ms LUT pass). Per thread at most IDLE_RASTERS buffers of at most
- * LARGEST_KEPT bytes wait for reuse; renderToRaster's rasters, which its caller keeps, never come
- * from here.
+ * encoded it (about 2.5 ms of the 3000×2500 CR's 7 ms LUT pass is saved). renderToRaster's
+ * rasters, which its caller keeps, never come from here.
  */
-const IDLE_RASTERS = 2;
-const LARGEST_KEPT = 64 * 2 ** 20;
-/** Sizes are rounded up to this, so that images of similar size share buffers. */
-const RASTER_CHUNK = 2 ** 18;
-const idleRasters: ArrayBuffer[] = [];
-const lentRasters = new WeakSet<ArrayBuffer>();
-
-const lendRasterMemory: RasterMemory = (byteLength) => {
-  let best = -1;
-  for (let index = 0; index < idleRasters.length; index += 1) {
-    const size = idleRasters[index]!.byteLength;
-    if (size >= byteLength && (best < 0 || size < idleRasters[best]!.byteLength)) best = index;
-  }
-  const buffer =
-    best >= 0
-      ? idleRasters.splice(best, 1)[0]!
-      : Buffer.allocUnsafeSlow(Math.ceil(byteLength / RASTER_CHUNK) * RASTER_CHUNK).buffer;
-  lentRasters.add(buffer);
-  return buffer;
-};
-
-/** Takes back a lent buffer once nothing reads it any more; ignores any other buffer. */
-function returnRasterMemory(buffer: ArrayBufferLike): void {
-  if (!(buffer instanceof ArrayBuffer) || !lentRasters.delete(buffer)) return;
-  if (buffer.byteLength > LARGEST_KEPT) return;
-  idleRasters.push(buffer);
-  // Keep the largest: small buffers are the cheap ones to allocate afresh.
-  if (idleRasters.length > IDLE_RASTERS) {
-    idleRasters.sort((a, b) => b.byteLength - a.byteLength);
-    idleRasters.length = IDLE_RASTERS;
-  }
-}
+const rasterMemory = new RecycledMemory({ idle: 2, largestKept: 64 * 2 ** 20, chunk: 2 ** 18 });
+const lendRasterMemory: RasterMemory = (byteLength) => rasterMemory.lend(byteLength);
 
 async function encode(
   raster: RasterFrame,
@@ -345,7 +314,7 @@ export async function* renderDicomFrames(
         image = await encode(raster, options, stats);
       } finally {
         // sharp has settled: it no longer reads the raster, succeeded or not.
-        returnRasterMemory(raster.pixels.buffer);
+        rasterMemory.giveBack(raster.pixels.buffer);
       }
       yield image;
     }

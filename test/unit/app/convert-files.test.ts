@@ -40,12 +40,11 @@ describe('listInputs', () => {
 describe('convertFiles', () => {
   it('refuses two inputs that would write the same image, before writing anything', async () => {
     let rendered = 0;
-    const renderer = {
-      renderFrames: () => {
-        rendered += 1;
-        return Promise.reject(new Error('must not be called'));
-      },
+    const refuse = () => {
+      rendered += 1;
+      return Promise.reject(new Error('must not be called'));
     };
+    const renderer = { renderFrames: refuse, renderLocalFile: refuse };
     const noStore = new Proxy({}, { get: () => () => Promise.reject(new Error('no writes')) });
     const noFetch = { fetch: () => Promise.reject(new Error('no reads')) };
     const run = convertFiles(

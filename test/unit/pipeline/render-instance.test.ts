@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -133,6 +133,43 @@ describe('fetchAndRender', () => {
     if (outcome.ok) return;
     expect(outcome.error.code).toBe('UNSUPPORTED_IMAGE');
     expect(outcome.dicom.byteLength).toBe(VIDEO.byteLength);
+  });
+
+  it('has a local file read by the render thread when the caller needs no DICOM bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eden-render-instance-local-'));
+    try {
+      const path = join(dir, 'i9.dcm');
+      await writeFile(path, MULTIFRAME);
+      const fetched: string[] = [];
+      const local: Fetcher = {
+        fetch: (target) => {
+          fetched.push(target.instanceId);
+          return Promise.resolve(new Uint8Array(MULTIFRAME));
+        },
+        localFile: (target) =>
+          target.fileUrl?.startsWith('http') === true
+            ? null
+            : { path, maxBytes: 1 << 20, subject: `instance ${target.instanceId}` },
+      };
+      const deps = { fetcher: local, renderer: pool };
+      const read = await fetchAndRender(deps, TARGET, DEFAULT_RENDER_OPTIONS, { dicom: false });
+      expect(fetched).toEqual([]);
+      if (!read.ok) throw read.error;
+      expect(read.dicom.byteLength).toBe(0);
+      // With the bytes wanted, or a file that is not local, the fetcher reads it here.
+      const given = await fetchAndRender(deps, TARGET, DEFAULT_RENDER_OPTIONS, {});
+      const remote = { ...TARGET, fileUrl: 'http://pacs/i9.dcm' };
+      const served = await fetchAndRender(deps, remote, DEFAULT_RENDER_OPTIONS, { dicom: false });
+      expect(fetched).toEqual(['i9', 'i9']);
+      if (!given.ok || !served.ok) throw new Error('not rendered');
+      expect(Buffer.from(given.dicom).equals(MULTIFRAME)).toBe(true);
+      expect(served.dicom.byteLength).toBe(MULTIFRAME.byteLength);
+      for (const other of [given, served]) {
+        expect(Buffer.from(other.images[0]!.bytes).equals(read.images[0]!.bytes)).toBe(true);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('throws what the fetch throws, before any stage ends', async () => {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EtlError } from '../../../src/domain/errors.js';
@@ -174,5 +177,45 @@ describe('RenderPool', () => {
       true,
     );
     expect(without.images[0]?.recipe).toEqual(withStats.images[0]?.recipe);
+  });
+
+  it('renders local files read in the worker, as renderFrames renders their bytes', async () => {
+    pool = RenderPool.create({ threads: 1 });
+    const dir = await mkdtemp(join(tmpdir(), 'eden-render-local-'));
+    try {
+      // Largest first: the smaller files are read into the memory the larger one used.
+      const files = [96, 48, 64].map((side, index) => ({
+        path: join(dir, `f${index}.dcm`),
+        bytes: grayDicom({
+          rows: side,
+          columns: side,
+          pixels: Uint16Array.from({ length: side * side }, (_, i) => (i * (7 + index)) % 4096),
+          bitsStored: 12,
+        }),
+      }));
+      for (const file of files) await writeFile(file.path, file.bytes);
+      for (const file of files) {
+        const local = { path: file.path, maxBytes: 1 << 20, subject: 'instance x' };
+        const read = await pool.renderLocalFile(local, DEFAULT_RENDER_OPTIONS);
+        const given = await pool.renderFrames(new Uint8Array(file.bytes), DEFAULT_RENDER_OPTIONS);
+        if (!read.ok) throw read.error;
+        if (!given.ok) throw given.error;
+        expect(read.dicom.byteLength).toBe(0);
+        expect(Buffer.from(read.images[0]!.bytes).equals(given.images[0]!.bytes)).toBe(true);
+        expect(read.images[0]?.recipe).toEqual(given.images[0]?.recipe);
+        expect(read.attributes).toEqual(given.attributes);
+      }
+      const missing = await pool.renderLocalFile(
+        { path: join(dir, 'gone.dcm'), maxBytes: 1 << 20, subject: 'instance 5' },
+        DEFAULT_RENDER_OPTIONS,
+      );
+      expect(missing.ok).toBe(false);
+      if (missing.ok) return;
+      expect(missing.error).toBeInstanceOf(EtlError);
+      expect(missing.error.code).toBe('FILE_MISSING');
+      expect(missing.error.subject).toBe('instance 5');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

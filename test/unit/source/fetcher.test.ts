@@ -60,4 +60,13 @@ describe('createFetcher routes by scheme', () => {
     expect((error as EtlError).retryable).toBe(false);
     expect((error as EtlError).message).toMatch(/"ftp".*http:\/\/, https:\/\//);
   });
+
+  it('says where a local file is, with its cap, and that an http one is not local', () => {
+    const path = join(dir, 'a.dcm');
+    const local = { path, maxBytes: 1024 * 1024, subject: 'instance 7' };
+    expect(fetcher.localFile?.(target(pathToFileURL(path).href))).toEqual(local);
+    expect(fetcher.localFile?.(target(null, 'a.dcm'))).toEqual(local);
+    expect(fetcher.localFile?.(target(`${origin}/x`))).toBeNull();
+    expect(() => fetcher.localFile?.(target('ftp://pacs/x.dcm'))).toThrow(EtlError);
+  });
 });
