@@ -89,6 +89,16 @@ function reportLengths(studies: readonly StudyLine[]): string {
   ].join('\n');
 }
 
+function priorsLine(studies: readonly StudyLine[]): string {
+  const linked = studies.filter((study) => study.prior !== null);
+  const days = linked.map((study) => study.prior!.interval_days).sort((a, b) => a - b);
+  const intervals =
+    days.length === 0
+      ? ''
+      : ` Days since the prior: median ${percentile(days, 0.5)}, from ${days[0]} to ${days[days.length - 1]}.`;
+  return `${linked.length} of ${studies.length} studies have a prior in this dataset (${code('prior')} in ${code(STUDIES_JSONL_NAME)}: the same patient's latest study of an earlier day, its report and images).${intervals}`;
+}
+
 function composition(contents: TrainingContents): string[] {
   const { metadata, studies } = contents;
   const patients = new Map<string, string>();
@@ -108,9 +118,11 @@ function composition(contents: TrainingContents): string[] {
       countBy(metadata, (line) => line.modality ?? UNKNOWN),
     ),
     countTable(
-      'View position',
+      'View (normalised; the header field it came from)',
       'images',
-      countBy(metadata, (line) => line.view_position ?? UNKNOWN),
+      countBy(metadata, (line) =>
+        line.view === null ? UNKNOWN : `${line.view} (${line.view_source ?? UNKNOWN})`,
+      ),
     ),
     countTable(
       'Sex',
@@ -124,6 +136,8 @@ function composition(contents: TrainingContents): string[] {
     ),
     '### Report length',
     reportLengths(studies),
+    '### Prior studies',
+    priorsLine(studies),
   ];
 }
 
@@ -234,8 +248,8 @@ export function trainingSections(contents: TrainingContents): {
   return {
     data: [
       '## Training data',
-      `${code(METADATA_JSONL_NAME)} describes every image, one JSON object per line, in the Hugging Face ${code('imagefolder')} convention (${code('file_name')} relative to this folder), so ${code('datasets.load_dataset("imagefolder", data_dir=...)')} loads the folder as it is: the ${code('image')} column plus the fields below. ${code(STUDIES_JSONL_NAME)} has one line per study with its report, its sections and all its images (${code('file_names')}), for multi-image training.`,
-      'Fields of each image: `file_name`, `split`, `patient_id`, `study_id`, `series_id`, `instance_id`, `frame`, `modality`, `view_position`, `laterality`, `body_part`, `patient_sex`, `patient_age`, `image_type`, `sop_class_uid`, `width`, `height`, `report` (the whole report text), `sections` (`indication`, `comparison`, `findings`, `impression`: text under headers such as `FINDINGS:`, `Impression:` or `IMPRESSION -`, null when absent), `sections_parsed` (false when the report has no header: its whole text is then in `findings`), `recipe` (how the image was rendered: window source, centre and width, VOI function, inversion, photometric interpretation, codec, quality, bit depth) and `dicom_key` (the DICOM file). Header facts are those of the delivered DICOM file.',
+      `${code(METADATA_JSONL_NAME)} describes every image, one JSON object per line, in the Hugging Face ${code('imagefolder')} convention (${code('file_name')} relative to this folder), so ${code('datasets.load_dataset("imagefolder", data_dir=...)')} loads the folder as it is: the ${code('image')} column plus the fields below. ${code(STUDIES_JSONL_NAME)} has one line per study with its date, report, sections and all its images (${code('file_names')}, each instance with its view), and its ${code('prior')} study, for multi-image training.`,
+      'Fields of each image: `file_name`, `split`, `patient_id`, `study_id`, `series_id`, `instance_id`, `frame`, `modality`, `view_position`, `view` and `view_source` (the projection normalised to PA, AP, FRONTAL, LATERAL, LL, RL, … from View Position, View Code Sequence, Patient Orientation or the series description, and which; null when none says it), `laterality`, `body_part`, `patient_sex`, `patient_age`, `image_type`, `sop_class_uid`, `width`, `height`, `report` (the whole report text), `sections` (`indication`, `technique`, `comparison`, `findings`, `impression`: text under headers such as `FINDINGS:`, `Impression:` or `IMPRESSION -`, null when absent), `sections_parsed` (false when the report has no header: its whole text is then in `findings`), `recipe` (how the image was rendered: window source, centre and width, VOI function, inversion, photometric interpretation, codec, quality, bit depth) and `dicom_key` (the DICOM file). Header facts are those of the delivered DICOM file.',
       ...composition(contents),
       ...splitsSection(contents),
       ...gatesSection(contents),

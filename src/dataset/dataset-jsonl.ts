@@ -2,6 +2,8 @@ import type { DatasetRow } from '../domain/dataset.js';
 import { parseReportSections, type ReportSections } from './report-sections.js';
 import { inSelectionOrder } from './dataset-csv.js';
 import type { StudySplits } from './patient-splits.js';
+import { normaliseView, type ImageView, type ViewSource } from './image-view.js';
+import { priorStudies } from './prior-studies.js';
 
 /**
  * metadata.jsonl and studies.jsonl. metadata.jsonl follows the Hugging Face `imagefolder`
@@ -22,6 +24,9 @@ export interface MetadataLine {
   frame: number;
   modality: string | null;
   view_position: string | null;
+  /** The normalised projection (see dataset/image-view.ts), null when no header field says it. */
+  view: ImageView | null;
+  view_source: ViewSource | null;
   laterality: string | null;
   body_part: string | null;
   patient_sex: string | null;
@@ -51,6 +56,8 @@ export interface StudyLine {
   study_id: string;
   patient_id: string;
   split: string;
+  /** Study Date as YYYY-MM-DD (shifted when the run de-identifies), null when absent or invalid. */
+  study_date: string | null;
   report: string;
   sections: Omit<ReportSections, 'parsed'>;
   sections_parsed: boolean;
@@ -61,8 +68,25 @@ export interface StudyLine {
     series_id: string;
     modality: string | null;
     view_position: string | null;
+    view: ImageView | null;
+    view_source: ViewSource | null;
     file_names: string[];
   }[];
+  /** The same patient's latest earlier study in the dataset (see dataset/prior-studies.ts). */
+  prior: {
+    study_id: string;
+    interval_days: number;
+    report: string;
+    sections: Omit<ReportSections, 'parsed'>;
+    file_names: string[];
+    views: (ImageView | null)[];
+  } | null;
+}
+
+/** YYYYMMDD → YYYY-MM-DD, null unless it is eight digits. */
+function isoDate(date: string | null | undefined): string | null {
+  const match = date === null || date === undefined ? null : /^(\d{4})(\d{2})(\d{2})$/.exec(date);
+  return match === null ? null : `${match[1]}-${match[2]}-${match[3]}`;
 }
 
 function sectionsOf(report: string): Pick<MetadataLine, 'sections' | 'sections_parsed'> {
@@ -96,6 +120,7 @@ export function metadataLines(rows: readonly DatasetRow[], splits: StudySplits):
         frame: image.frame,
         modality: a?.modality ?? null,
         view_position: a?.viewPosition ?? null,
+        ...viewOf(a),
         laterality: a?.laterality ?? null,
         body_part: a?.bodyPart ?? null,
         patient_sex: a?.patientSex ?? null,
@@ -124,9 +149,21 @@ export function metadataLines(rows: readonly DatasetRow[], splits: StudySplits):
   return lines;
 }
 
-/** One line per study with at least one delivered image. */
+function viewOf(attributes: DatasetRow['attributes']): {
+  view: ImageView | null;
+  view_source: ViewSource | null;
+} {
+  const { view, source } = normaliseView(attributes);
+  return { view, view_source: source };
+}
+
+/**
+ * One line per study with at least one delivered image, with its prior: the same patient's
+ * latest earlier study among these lines, its report and its images.
+ */
 export function studyLines(rows: readonly DatasetRow[], splits: StudySplits): StudyLine[] {
   const studies = new Map<string, StudyLine>();
+  const dates = new Map<string, string | null>();
   for (const row of inSelectionOrder(rows)) {
     if (row.status !== 'delivered' || row.images.length === 0) continue;
     let study = studies.get(row.studyId);
@@ -134,12 +171,18 @@ export function studyLines(rows: readonly DatasetRow[], splits: StudySplits): St
       study = {
         study_id: row.studyId,
         ...studyFacts(splits, row.studyId),
+        study_date: null,
         report: row.reportValue,
         ...sectionsOf(row.reportValue),
         file_names: [],
         instances: [],
+        prior: null,
       };
       studies.set(row.studyId, study);
+    }
+    // The study's date as its first instance with one gives it.
+    if ((dates.get(row.studyId) ?? null) === null) {
+      dates.set(row.studyId, row.attributes?.studyDate ?? null);
     }
     const files = row.images.map((image) => image.key);
     study.file_names.push(...files);
@@ -148,10 +191,33 @@ export function studyLines(rows: readonly DatasetRow[], splits: StudySplits): St
       series_id: row.seriesId,
       modality: row.attributes?.modality ?? null,
       view_position: row.attributes?.viewPosition ?? null,
+      ...viewOf(row.attributes),
       file_names: files,
     });
   }
-  return [...studies.values()];
+  const lines = [...studies.values()];
+  for (const line of lines) line.study_date = isoDate(dates.get(line.study_id));
+  const priors = priorStudies(
+    lines.map((line) => ({
+      studyId: line.study_id,
+      patientId: line.patient_id,
+      studyDate: dates.get(line.study_id) ?? null,
+    })),
+  );
+  for (const line of lines) {
+    const link = priors.get(line.study_id);
+    const prior = link === undefined ? undefined : studies.get(link.studyId);
+    if (link === undefined || prior === undefined) continue;
+    line.prior = {
+      study_id: prior.study_id,
+      interval_days: link.intervalDays,
+      report: prior.report,
+      sections: prior.sections,
+      file_names: prior.file_names,
+      views: prior.instances.flatMap((instance) => instance.file_names.map(() => instance.view)),
+    };
+  }
+  return lines;
 }
 
 /** JSON Lines: one compact object per line, LF after each, UTF-8. */

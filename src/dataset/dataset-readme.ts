@@ -99,7 +99,7 @@ function layout(
     [`├── ${FAILURES_CSV_NAME}`, 'failed instances only'],
     [`├── ${EXCLUDED_CSV_NAME}`, 'instances excluded by a quality gate, with the reason'],
     [`├── ${METADATA_JSONL_NAME}`, 'one line per image: the Hugging Face imagefolder metadata'],
-    [`├── ${STUDIES_JSONL_NAME}`, 'one line per study: its report and images'],
+    [`├── ${STUDIES_JSONL_NAME}`, 'one line per study: its report, images and prior study'],
     [`├── ${MANIFEST_NAME}`, 'SHA-256 of every object, and the dataset version'],
     [`├── ${DICOM_DIR}/`, ''],
     [

@@ -2,13 +2,15 @@
  * The sections of a free-text radiology report, for training on findings or impression alone.
  * A section starts at a header at the start of a line, in the styles reports are written in:
  * `FINDINGS:`, `Impression:`, `IMPRESSION -`, or the header alone on its line. Headers of other
- * sections (technique, recommendation, …) end the section before them; text before the first
+ * sections (recommendation, addendum, …) end the section before them; text before the first
  * header belongs to no section. A report without any header is returned whole as `findings`
  * (`parsed` false), since free text without structure is mostly findings.
  */
 
 export interface ReportSections {
   indication: string | null;
+  /** How the images were taken (`TECHNIQUE: PA and lateral views`), which MAIRA-2 reads. */
+  technique: string | null;
   comparison: string | null;
   findings: string | null;
   impression: string | null;
@@ -16,7 +18,7 @@ export interface ReportSections {
   parsed: boolean;
 }
 
-type SectionName = 'indication' | 'comparison' | 'findings' | 'impression' | 'other';
+type SectionName = 'indication' | 'technique' | 'comparison' | 'findings' | 'impression' | 'other';
 
 const HEADERS: readonly [SectionName, readonly string[]][] = [
   [
@@ -31,22 +33,11 @@ const HEADERS: readonly [SectionName, readonly string[]][] = [
       'reason for (?:the )?(?:exam|examination|study)',
     ],
   ],
+  ['technique', ['techniques?', 'procedure', 'views?', 'examination technique']],
   ['comparison', ['comparisons?', 'prior studies', 'priors?']],
   ['findings', ['findings?', 'report']],
   ['impression', ['impressions?', 'conclusions?', 'summary', 'opinion', 'assessment']],
-  [
-    'other',
-    [
-      'technique',
-      'procedure',
-      'examination',
-      'exam',
-      'recommendations?',
-      'notification',
-      'addendum',
-      'wet read',
-    ],
-  ],
+  ['other', ['examination', 'exam', 'recommendations?', 'notification', 'addendum', 'wet read']],
 ];
 
 const NAMES = HEADERS.flatMap(([, names]) => names).join('|');
@@ -68,6 +59,7 @@ function sectionOf(header: string): SectionName {
 export function parseReportSections(text: string): ReportSections {
   const collected: Record<SectionName, string[]> = {
     indication: [],
+    technique: [],
     comparison: [],
     findings: [],
     impression: [],
@@ -94,6 +86,7 @@ export function parseReportSections(text: string): ReportSections {
     const whole = text.trim();
     return {
       indication: null,
+      technique: null,
       comparison: null,
       findings: whole === '' ? null : whole,
       impression: null,
@@ -102,6 +95,7 @@ export function parseReportSections(text: string): ReportSections {
   }
   return {
     indication: section('indication'),
+    technique: section('technique'),
     comparison: section('comparison'),
     findings: section('findings'),
     impression: section('impression'),

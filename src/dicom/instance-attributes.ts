@@ -1,3 +1,4 @@
+import type { DataSet } from 'dicom-parser';
 import type { InstanceAttributes } from '../domain/dataset.js';
 import { readStrings, readString } from './attributes.js';
 import { parseDicom, type ParsedDicom } from './parse.js';
@@ -18,6 +19,10 @@ const TAGS = {
 const IMAGE_TYPE = 'x00080008';
 const IMAGE_LATERALITY = 'x00200062';
 const LATERALITY = 'x00200060';
+const PATIENT_ORIENTATION = 'x00200020';
+const VIEW_CODE_SEQUENCE = 'x00540220';
+const CODE_MEANING = 'x00080104';
+const CODE_VALUE = 'x00080100';
 
 /**
  * Reads an instance's header facts, from its bytes or from the parse the caller already made.
@@ -48,5 +53,14 @@ export function readInstanceAttributes(
     bodyPart: text(TAGS.bodyPart),
     burnedInAnnotation: text(TAGS.burnedInAnnotation),
     seriesDescription: text(TAGS.seriesDescription),
+    viewCode: viewCode(dataSet),
+    patientOrientation: readStrings(dataSet, PATIENT_ORIENTATION)?.join('\\') ?? null,
   };
+}
+
+/** The first View Code Sequence item's meaning, else its code value. */
+function viewCode(dataSet: DataSet): string | null {
+  const item = dataSet.elements[VIEW_CODE_SEQUENCE]?.items?.[0]?.dataSet;
+  if (item === undefined) return null;
+  return readString(item, CODE_MEANING) ?? readString(item, CODE_VALUE) ?? null;
 }

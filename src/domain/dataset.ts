@@ -141,4 +141,11 @@ export interface InstanceAttributes {
   burnedInAnnotation: string | null;
   /** Series Description (0008,103E). */
   seriesDescription: string | null;
+  /**
+   * View Code Sequence (0054,0220), its first item: Code Meaning, else Code Value (e.g.
+   * `postero-anterior`, `R-10214`). Absent from rows recorded before it was read.
+   */
+  viewCode?: string | null;
+  /** Patient Orientation (0020,0020) as stored, e.g. `L\F`. Absent as viewCode is. */
+  patientOrientation?: string | null;
 }

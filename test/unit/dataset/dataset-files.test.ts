@@ -87,6 +87,86 @@ describe('studies.jsonl', () => {
   });
 });
 
+describe('studies.jsonl priors and views', () => {
+  const attributes = datasetRow().attributes!;
+  const study = (studyId: string, patient: string, date: string, views: string[]) =>
+    views.map((viewPosition, index) =>
+      datasetRow({
+        studyId,
+        instanceId: `${studyId}-${index}`,
+        reportValue: `FINDINGS: study ${studyId}\nIMPRESSION: impression ${studyId}`,
+        attributes: { ...attributes, patientId: patient, studyDate: date, viewPosition },
+      }),
+    );
+  // Patient P1: three studies, two on one day; P2: one study. Rows out of date order.
+  const rows = [
+    ...study('S3', 'P1', '20240310', ['PA', 'LL']),
+    ...study('S1', 'P1', '20240101', ['AP']),
+    ...study('S2', 'P1', '20240310', ['PA']),
+    ...study('S4', 'P2', '20230505', ['PA']),
+  ].map((row, ordinal) => ({ ...row, ordinal }));
+  const splits: StudySplits = {
+    patientOf: new Map([
+      ['S1', 'P1'],
+      ['S2', 'P1'],
+      ['S3', 'P1'],
+      ['S4', 'P2'],
+    ]),
+    splitOf: new Map(['S1', 'S2', 'S3', 'S4'].map((id) => [id, 'train'])),
+  };
+
+  it('links each study to the patient’s latest earlier study, never one of the same day', () => {
+    const lines = new Map(studyLines(rows, splits).map((line) => [line.study_id, line]));
+    expect(lines.get('S1')?.prior).toBeNull();
+    expect(lines.get('S4')?.prior).toBeNull();
+    for (const id of ['S2', 'S3']) {
+      expect(lines.get(id)?.prior).toEqual({
+        study_id: 'S1',
+        interval_days: 69,
+        report: 'FINDINGS: study S1\nIMPRESSION: impression S1',
+        sections: {
+          indication: null,
+          technique: null,
+          comparison: null,
+          findings: 'study S1',
+          impression: 'impression S1',
+        },
+        file_names: ['images-jpg/S1-0.jpg'],
+        views: ['AP'],
+      });
+    }
+    expect(lines.get('S3')?.study_date).toBe('2024-03-10');
+  });
+
+  it('links the same priors whatever order the selection has', () => {
+    const links = (lines: ReturnType<typeof studyLines>) =>
+      Object.fromEntries(
+        lines.map((line) => [
+          line.study_id,
+          line.prior && [line.prior.study_id, line.prior.interval_days],
+        ]),
+      );
+    const reversed = [...rows].reverse().map((row, ordinal) => ({ ...row, ordinal }));
+    expect(studyLines(reversed, splits).map((line) => line.study_id)).toEqual([
+      'S4',
+      'S2',
+      'S1',
+      'S3',
+    ]);
+    expect(links(studyLines(reversed, splits))).toEqual(links(studyLines(rows, splits)));
+  });
+
+  it('gives every image its normalised view and where it came from', () => {
+    const s3 = studyLines(rows, splits).find((line) => line.study_id === 'S3');
+    expect(s3?.instances.map(({ view, view_source }) => [view, view_source])).toEqual([
+      ['PA', 'view_position'],
+      ['LL', 'view_position'],
+    ]);
+    const [line] = metadataLines(rows.slice(0, 1), splits);
+    expect(line).toMatchObject({ view: 'PA', view_source: 'view_position' });
+  });
+});
+
 describe('excluded.csv', () => {
   it('lists excluded instances with their reason', () => {
     const records = parseCsv(buildExcludedCsv(rows));

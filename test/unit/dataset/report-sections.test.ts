@@ -8,6 +8,7 @@ describe('parseReportSections', () => {
     );
     expect(sections).toEqual({
       indication: 'Cough, r/o pneumonia.',
+      technique: null,
       comparison: 'none.',
       findings: 'Lungs: clear.\nHeart: normal size.',
       impression: 'No acute disease.',
@@ -20,6 +21,7 @@ describe('parseReportSections', () => {
       'Clinical history\nFall.\nTECHNIQUE: PA and lateral.\nFindings\nRib fracture.\nConclusion:\nFracture of the 6th rib.',
     );
     expect(sections.indication).toBe('Fall.');
+    expect(sections.technique).toBe('PA and lateral.');
     expect(sections.findings).toBe('Rib fracture.');
     expect(sections.impression).toBe('Fracture of the 6th rib.');
     expect(sections.comparison).toBeNull();
@@ -34,6 +36,7 @@ describe('parseReportSections', () => {
   it('returns the whole text as findings when there is no header', () => {
     expect(parseReportSections(' Lungs clear.\nNo effusion. ')).toEqual({
       indication: null,
+      technique: null,
       comparison: null,
       findings: 'Lungs clear.\nNo effusion.',
       impression: null,

@@ -25,6 +25,18 @@ describe('readInstanceAttributes', () => {
           { tag: 0x00180015, vr: 'CS', value: 'CHEST' },
           { tag: 0x00280301, vr: 'CS', value: 'NO' },
           { tag: 0x0008103e, vr: 'LO', value: 'Chest PA' },
+          { tag: 0x00200020, vr: 'CS', value: ['L', 'F'] },
+          {
+            tag: 0x00540220,
+            vr: 'SQ',
+            value: [
+              [
+                { tag: 0x00080100, vr: 'SH', value: '399348003' },
+                { tag: 0x00080102, vr: 'SH', value: 'SCT' },
+                { tag: 0x00080104, vr: 'LO', value: 'postero-anterior' },
+              ],
+            ],
+          },
         ],
       });
       expect(readInstanceAttributes(bytes)).toEqual({
@@ -40,6 +52,8 @@ describe('readInstanceAttributes', () => {
         bodyPart: 'CHEST',
         burnedInAnnotation: 'NO',
         seriesDescription: 'Chest PA',
+        viewCode: 'postero-anterior',
+        patientOrientation: 'L\\F',
       });
     }
   });
@@ -59,7 +73,25 @@ describe('readInstanceAttributes', () => {
       patientId: null,
       viewPosition: null,
       imageType: [],
+      viewCode: null,
+      patientOrientation: null,
     });
+  });
+
+  it('takes a view code item without a meaning by its code value', () => {
+    const bytes = grayDicom({
+      rows: 2,
+      columns: 2,
+      pixels,
+      extra: [
+        {
+          tag: 0x00540220,
+          vr: 'SQ',
+          value: [[{ tag: 0x00080100, vr: 'SH', value: 'R-10206' }]],
+        },
+      ],
+    });
+    expect(readInstanceAttributes(bytes)?.viewCode).toBe('R-10206');
   });
 
   it('is null for bytes that are not DICOM', () => {
