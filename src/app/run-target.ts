@@ -89,6 +89,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
       keyFingerprint: splitKeyFingerprint(splitKey.key),
       keySource: splitKey.source,
     },
+    ...(config.exports.length === 0 ? {} : { exports: [...config.exports] }),
   };
 }
 

@@ -24,6 +24,7 @@ const PIPELINE_ONLY = [
   'filesRoot',
   'samplePacsDir',
   'progress',
+  'exports',
 ] as const;
 
 export function define(program: Command): void {

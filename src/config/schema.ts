@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { LOG_LEVELS } from '../domain/log-levels.js';
 import { GATE_IDS, type GateId } from '../domain/quality-gates.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../domain/instruction-exports.js';
 import { DEFAULT_RENDER_OPTIONS } from '../domain/render.js';
 import {
   flag,
@@ -64,6 +65,20 @@ const splitsText = text()
       shares.every((share) => SPLIT_NAME.test(share.name) && share.fraction > 0) &&
       new Set(shares.map((share) => share.name)).size === shares.length &&
       Math.abs(shares.reduce((sum, share) => sum + share.fraction, 0) - 1) < 1e-9,
+  );
+
+/** `all`, `none`, or export formats separated by commas, in the order of EXPORT_FORMATS. */
+const exportList = text()
+  .map((list) => list.split(',').map((part) => part.trim().toLowerCase()))
+  .check((names) =>
+    names.length === 1 && (names[0] === 'all' || names[0] === 'none')
+      ? true
+      : names.every((name) => (EXPORT_FORMATS as readonly string[]).includes(name)),
+  )
+  .map((names): ExportFormat[] =>
+    names[0] === 'all'
+      ? [...EXPORT_FORMATS]
+      : EXPORT_FORMATS.filter((format) => names.includes(format)),
   );
 
 /** `all`, `none`, or gate ids separated by commas. */
@@ -352,6 +367,14 @@ export const CONFIG_KEYS = {
     flag: '--min-report-chars',
     default: 20,
     doc: 'The short-report gate excludes studies whose report has fewer characters (0: only empty).',
+  },
+  exports: {
+    schema: exportList,
+    expected: `all, none, or a comma-separated list of ${EXPORT_FORMATS.join(', ')}`,
+    env: ['EDEN_EXPORTS'],
+    flag: '--exports',
+    default: 'none',
+    doc: 'Instruction-tuning files written beside the dataset: LLaVA conversation JSON, OpenAI-style messages JSONL (docs/dataset-format.md).',
   },
   splits: {
     schema: splitsText,

@@ -1,4 +1,6 @@
 import type { DatasetRow } from '../domain/dataset.js';
+import type { ExportFormat } from '../domain/instruction-exports.js';
+import type { InstructionSamples } from './instruction-samples.js';
 import { EXCLUSION_REASONS, type ExclusionReason } from '../domain/exclusions.js';
 import type { RunSpec } from '../domain/run-spec.js';
 import { GATE_IDS, GATE_REASONS, NEAR_DUPLICATE } from '../domain/quality-gates.js';
@@ -26,6 +28,12 @@ export interface TrainingContents {
   quality: RunSpec['quality'];
   splits: RunSpec['splits'];
   manifest: DatasetManifest;
+  /** The instruction exports, when the run writes any. */
+  instructions?: {
+    formats: readonly ExportFormat[];
+    samples: InstructionSamples;
+    files: readonly string[];
+  };
 }
 
 const UNKNOWN = '(none)';
@@ -97,6 +105,26 @@ function priorsLine(studies: readonly StudyLine[]): string {
       ? ''
       : ` Days since the prior: median ${percentile(days, 0.5)}, from ${days[0]} to ${days[days.length - 1]}.`;
   return `${linked.length} of ${studies.length} studies have a prior in this dataset (${code('prior')} in ${code(STUDIES_JSONL_NAME)}: the same patient's latest study of an earlier day, its report and images).${intervals}`;
+}
+
+function instructionsSection(instructions: TrainingContents['instructions']): string[] {
+  if (instructions === undefined) return [];
+  const { samples, skipped } = instructions.samples;
+  const perTemplate = countBy(samples, (sample) => `${sample.template} (${sample.split})`);
+  const skips = Object.entries(skipped).flatMap(([template, reasons]) =>
+    Object.entries(reasons).map(([reason, count]): [string, number] => [
+      `${template}: ${reason}`,
+      count,
+    ]),
+  );
+  return [
+    '### Instruction exports',
+    `${samples.length} instruction samples (${instructions.formats.map(code).join(', ')}), each a study's frontal and lateral images (and for ${code('progression')} the prior study's frontal image) with a question whose answer is a section of its report: ${instructions.files.map(code).join(', ')}. Image paths are relative to this folder. See docs/dataset-format.md for loading them.`,
+    countTable('Template (split)', 'samples', perTemplate),
+    skips.length === 0
+      ? 'No study was skipped.'
+      : countTable('Skipped (template: reason)', 'studies', skips),
+  ];
 }
 
 function composition(contents: TrainingContents): string[] {
@@ -252,6 +280,7 @@ export function trainingSections(contents: TrainingContents): {
       'Fields of each image: `file_name`, `split`, `patient_id`, `study_id`, `series_id`, `instance_id`, `frame`, `modality`, `view_position`, `view` and `view_source` (the projection normalised to PA, AP, FRONTAL, LATERAL, LL, RL, … from View Position, View Code Sequence, Patient Orientation or the series description, and which; null when none says it), `laterality`, `body_part`, `patient_sex`, `patient_age`, `image_type`, `sop_class_uid`, `width`, `height`, `report` (the whole report text), `sections` (`indication`, `technique`, `comparison`, `findings`, `impression`: text under headers such as `FINDINGS:`, `Impression:` or `IMPRESSION -`, null when absent), `sections_parsed` (false when the report has no header: its whole text is then in `findings`), `recipe` (how the image was rendered: window source, centre and width, VOI function, inversion, photometric interpretation, codec, quality, bit depth) and `dicom_key` (the DICOM file). Header facts are those of the delivered DICOM file.',
       ...composition(contents),
       ...splitsSection(contents),
+      ...instructionsSection(contents.instructions),
       ...gatesSection(contents),
     ],
     integrity: integritySection(contents.manifest),

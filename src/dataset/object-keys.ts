@@ -1,4 +1,5 @@
 import { checkInstanceId, checkObjectKey, joinKey } from '../domain/object-key.js';
+import type { ExportFormat } from '../domain/instruction-exports.js';
 
 /**
  * The dataset layout (DESIGN.md "Output layout"), compatible with the original's bucket:
@@ -42,6 +43,12 @@ export const EXCLUDED_CSV_NAME = 'excluded.csv';
 export const METADATA_JSONL_NAME = 'metadata.jsonl';
 export const STUDIES_JSONL_NAME = 'studies.jsonl';
 export const MANIFEST_NAME = 'manifest.json';
+/** Instruction exports (`--exports`), a folder per format. */
+const EXPORTS_DIR = 'exports';
+const EXPORT_EXTENSIONS: Readonly<Record<ExportFormat, string>> = {
+  llava: 'json',
+  messages: 'jsonl',
+};
 
 export interface DatasetObjectKey {
   /** Relative to the dataset prefix, e.g. `dicom-files/123.dcm`. */
@@ -65,6 +72,12 @@ export interface DatasetKeys {
   readonly metadata: DatasetObjectKey;
   readonly studies: DatasetObjectKey;
   readonly manifest: DatasetObjectKey;
+  /**
+   * An instruction export of one split, `exports/llava/split=train.json` (`messages`: `.jsonl`).
+   * Not `train.json`: a split word between separators in any path makes the Hugging Face
+   * imagefolder loader infer splits from paths, and it would then miss metadata.jsonl.
+   */
+  exportFile(format: ExportFormat, split: string): DatasetObjectKey;
 }
 
 export function datasetKeys(prefix: string): DatasetKeys {
@@ -86,5 +99,7 @@ export function datasetKeys(prefix: string): DatasetKeys {
     metadata: key(METADATA_JSONL_NAME),
     studies: key(STUDIES_JSONL_NAME),
     manifest: key(MANIFEST_NAME),
+    exportFile: (format: ExportFormat, split: string) =>
+      key(`${EXPORTS_DIR}/${format}/split=${checkInstanceId(split)}.${EXPORT_EXTENSIONS[format]}`),
   });
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ExportFormat } from './instruction-exports.js';
 import type { RenderOptions } from './render.js';
 import type { GateId } from './quality-gates.js';
 
@@ -34,6 +35,8 @@ export interface RunSpec {
   splits: { shares: SplitShare[]; keyFingerprint: string; keySource: 'default' | 'configured' };
   /** De-identification, when the run de-identifies; the key itself is never stored. */
   deid?: DeidSpec;
+  /** Instruction-tuning files written at finalize; absent when none (the loose layout alone). */
+  exports?: ExportFormat[];
 }
 
 /** How a run de-identifies (src/deid): part of what it delivers, so part of its id. */
@@ -68,6 +71,8 @@ export function runIdOf(spec: RunSpec): string {
     ...(spec.deid === undefined ? {} : { deid: spec.deid }),
     quality: spec.quality,
     splits: spec.splits,
+    // Absent without exports, as deid is: the ids of runs without them stay what they were.
+    ...(spec.exports === undefined ? {} : { exports: spec.exports }),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }

@@ -10,6 +10,7 @@ import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
 import { buildDatasetCsv } from '../dataset/dataset-csv.js';
 import { metadataLines, studyLines, toJsonl } from '../dataset/dataset-jsonl.js';
 import { buildManifest, manifestJson } from '../dataset/dataset-manifest.js';
+import { instructionExports } from '../dataset/instruction-exports.js';
 import { buildDatasetReadme } from '../dataset/dataset-readme.js';
 import { buildExcludedCsv } from '../dataset/excluded-csv.js';
 import { buildFailuresCsv } from '../dataset/failures-csv.js';
@@ -101,6 +102,7 @@ export async function finalizeRun(
       qualityGates: spec.quality.gates.length === 0 ? 'none' : spec.quality.gates.join(','),
       minReportChars: spec.quality.minReportChars,
       splits: spec.splits.shares.map((share) => `${share.name}=${share.fraction}`).join(','),
+      ...(spec.exports === undefined ? {} : { exports: spec.exports.join(',') }),
       ...(spec.render.maxSize === undefined ? {} : { maxSize: spec.render.maxSize }),
       ...(spec.render.window === undefined
         ? {}
@@ -131,6 +133,17 @@ export async function finalizeRun(
     [keys.metadata, toJsonl(metadata), CONTENT_TYPES.jsonl],
     [keys.studies, toJsonl(studies), CONTENT_TYPES.jsonl],
   ];
+  const instructions =
+    spec.exports === undefined ? undefined : instructionExports(studies, spec.exports, spec.splits);
+  const exportKeys = (instructions?.files ?? []).map((file) => {
+    const key = keys.exportFile(file.format, file.split);
+    files.push([
+      key,
+      file.text,
+      file.format === 'messages' ? CONTENT_TYPES.jsonl : CONTENT_TYPES.json,
+    ]);
+    return key.relative;
+  });
   const written: Record<string, Uint8Array> = {};
   for (const [key, text, contentType] of files) {
     written[key.relative] = encoder.encode(text);
@@ -153,6 +166,15 @@ export async function finalizeRun(
         quality: spec.quality,
         splits: spec.splits,
         manifest,
+        ...(instructions === undefined || spec.exports === undefined
+          ? {}
+          : {
+              instructions: {
+                formats: spec.exports,
+                samples: instructions.samples,
+                files: exportKeys,
+              },
+            }),
       }),
     ),
     CONTENT_TYPES.markdown,

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -5,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCLUSION_REASONS } from '../../src/domain/exclusions.js';
 import { listFiles, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { csvObjects } from '../support/rfc4180.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * The rules by which Hugging Face `datasets.load_dataset("imagefolder", data_dir=DIR)` reads a
@@ -116,7 +120,7 @@ describe('the dataset a VLM team trains on (sample PACS, 8 studies)', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('dataset'));
-    demo = await runCli(['demo'], dir);
+    demo = await runCli(['demo', '--exports', 'all'], dir);
   }, 300_000);
 
   afterAll(async () => {
@@ -162,6 +166,45 @@ describe('the dataset a VLM team trains on (sample PACS, 8 studies)', () => {
     expect(rows.some((row) => (row.sections as { impression: unknown }).impression !== null)).toBe(
       true,
     );
+  });
+
+  it('writes the instruction exports, which Python reads, every image path in the folder', async () => {
+    const script = [
+      'import json, os, sys',
+      'root = sys.argv[1]',
+      'out = {}',
+      'for name in sorted(os.listdir(os.path.join(root, "exports", "llava"))):',
+      '    records = json.load(open(os.path.join(root, "exports", "llava", name)))',
+      '    for r in records:',
+      '        paths = [r["image"]] if "image" in r else r["images"]',
+      '        assert r["conversations"][0]["value"].count("<image>") == len(paths), r["id"]',
+      '        assert all(os.path.isfile(os.path.join(root, p)) for p in paths), r["id"]',
+      '        assert r["conversations"][1]["value"].strip(), r["id"]',
+      '    out["llava/" + name] = len(records)',
+      'for name in sorted(os.listdir(os.path.join(root, "exports", "messages"))):',
+      '    lines = open(os.path.join(root, "exports", "messages", name)).read().splitlines()',
+      '    for line in lines:',
+      '        record = json.loads(line)',
+      '        assert list(record) == ["messages"]',
+      '        user, assistant = record["messages"]',
+      '        urls = [p["image_url"]["url"] for p in user["content"] if p["type"] == "image_url"]',
+      '        assert urls and all(os.path.isfile(os.path.join(root, u)) for u in urls)',
+      '        assert assistant["role"] == "assistant" and assistant["content"].strip()',
+      '    out["messages/" + name] = len(lines)',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const { stdout } = await execFileAsync('/usr/bin/python3', ['-c', script, dataset()]);
+    const counts = JSON.parse(stdout) as Record<string, number>;
+    const llava = Object.entries(counts).filter(([name]) => name.startsWith('llava/'));
+    expect(llava.length).toBeGreaterThan(0);
+    for (const [name, count] of llava) {
+      expect(counts[name.replace('llava/', 'messages/').replace('.json', '.jsonl')]).toBe(count);
+      expect(name).toMatch(/^llava\/split=[a-z]+\.json$/);
+    }
+    const manifest = await readFile(join(dataset(), 'manifest.json'), 'utf8');
+    expect(manifest).toContain('exports/llava/');
+    const card = await readFile(join(dataset(), 'README-dataset.md'), 'utf8');
+    expect(card).toContain('### Instruction exports');
   });
 
   it('keeps every study of a patient in one split, in metadata.jsonl and studies.jsonl', async () => {
