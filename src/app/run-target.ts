@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { readInstructionTemplates } from '../config/instruction-templates.js';
+import type { InstructionTemplate } from '../domain/instruction-exports.js';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { DEFAULT_SPLIT_KEY, splitKeyFingerprint } from '../dataset/patient-splits.js';
@@ -62,6 +65,22 @@ export function splitKeyOf(config: Config): { key: string; source: 'default' | '
     : { key, source: 'configured' };
 }
 
+/** A run's own instruction templates, read and checked now; refused without an export. */
+async function instructionTemplatesOf(config: Config): Promise<InstructionTemplate[] | undefined> {
+  if (config.instructionTemplates === undefined) return undefined;
+  if (config.exports.length === 0) {
+    throw new EtlError(
+      'CONFIG_INVALID',
+      'instruction templates are given but nothing is exported',
+      {
+        subject: '--instruction-templates',
+        hint: 'add --exports llava,messages (EDEN_EXPORTS), or leave the templates out',
+      },
+    );
+  }
+  return readInstructionTemplates(resolve(config.instructionTemplates));
+}
+
 async function specFromConfig(config: Config, rootUrl: string, prefix: string): Promise<RunSpec> {
   if (config.source === undefined) {
     throw new EtlError('CONFIG_INVALID', 'no PACS database given', {
@@ -72,6 +91,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
   // "random" draws a seed now and records it, so even a random sample can be repeated.
   const seed = config.seed === 'random' ? randomBytes(6).toString('hex') : config.seed;
   const deid = await deidSpecOf(config);
+  const templates = await instructionTemplatesOf(config);
   const splitKey = splitKeyOf(config);
   return {
     source: redactUrl(config.source),
@@ -90,6 +110,7 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
       keySource: splitKey.source,
     },
     ...(config.exports.length === 0 ? {} : { exports: [...config.exports] }),
+    ...(templates === undefined ? {} : { instructionTemplates: templates }),
   };
 }
 

@@ -376,6 +376,13 @@ export const CONFIG_KEYS = {
     default: 'none',
     doc: 'Instruction-tuning files written beside the dataset: LLaVA conversation JSON, OpenAI-style messages JSONL (docs/dataset-format.md).',
   },
+  instructionTemplates: {
+    schema: text().optional(),
+    expected: 'the path of a JSON file of instruction templates',
+    env: ['EDEN_INSTRUCTION_TEMPLATES'],
+    flag: '--instruction-templates',
+    doc: 'Instruction templates for --exports instead of the built-in ones: a JSON array of {id, target, requires, prompt} (docs/dataset-format.md).',
+  },
   splits: {
     schema: splitsText,
     expected: 'NAME=FRACTION,… with lower-case unique names and fractions above 0 summing to 1',

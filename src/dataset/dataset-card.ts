@@ -1,6 +1,6 @@
 import type { DatasetRow } from '../domain/dataset.js';
-import type { ExportFormat } from '../domain/instruction-exports.js';
-import type { InstructionSamples } from './instruction-samples.js';
+import type { ExportFormat, InstructionTemplate } from '../domain/instruction-exports.js';
+import { BUILT_IN_TEMPLATES, type InstructionSamples } from './instruction-samples.js';
 import { EXCLUSION_REASONS, type ExclusionReason } from '../domain/exclusions.js';
 import type { RunSpec } from '../domain/run-spec.js';
 import { GATE_IDS, GATE_REASONS, NEAR_DUPLICATE } from '../domain/quality-gates.js';
@@ -33,6 +33,8 @@ export interface TrainingContents {
     formats: readonly ExportFormat[];
     samples: InstructionSamples;
     files: readonly string[];
+    /** The run's own templates, null for the built-in ones. */
+    templates: readonly InstructionTemplate[] | null;
   };
 }
 
@@ -120,6 +122,9 @@ function instructionsSection(instructions: TrainingContents['instructions']): st
   return [
     '### Instruction exports',
     `${samples.length} instruction samples (${instructions.formats.map(code).join(', ')}), each a study's frontal and lateral images (and for ${code('progression')} the prior study's frontal image) with a question whose answer is a section of its report: ${instructions.files.map(code).join(', ')}. Image paths are relative to this folder. See docs/dataset-format.md for loading them.`,
+    instructions.templates === null
+      ? `Templates: the built-in ones (${BUILT_IN_TEMPLATES.map((template) => code(template.id)).join(', ')}).`
+      : `Templates: the run's own file, ${instructions.templates.map((template) => `${code(template.id)} (answer: ${template.target}; prompt: "${template.prompt.replaceAll('\n', ' ')}")`).join('; ')}.`,
     countTable('Template (split)', 'samples', perTemplate),
     skips.length === 0
       ? 'No study was skipped.'

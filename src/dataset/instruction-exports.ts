@@ -1,8 +1,9 @@
-import type { ExportFormat } from '../domain/instruction-exports.js';
+import type { ExportFormat, InstructionTemplate } from '../domain/instruction-exports.js';
 import { toJsonl } from './dataset-jsonl.js';
 import type { RunSpec } from '../domain/run-spec.js';
 import type { StudyLine } from './dataset-jsonl.js';
 import {
+  BUILT_IN_TEMPLATES,
   instructionSamples,
   type InstructionSample,
   type InstructionSamples,
@@ -79,8 +80,9 @@ export function instructionExports(
   studies: readonly StudyLine[],
   formats: readonly ExportFormat[],
   splits: RunSpec['splits'],
+  templates: readonly InstructionTemplate[] = BUILT_IN_TEMPLATES,
 ): { samples: InstructionSamples; files: ExportFile[] } {
-  const samples = instructionSamples(studies);
+  const samples = instructionSamples(studies, templates);
   const names = splits.shares.map((share) => share.name);
   return { samples, files: exportFiles(samples.samples, formats, names) };
 }

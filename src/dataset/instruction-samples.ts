@@ -1,31 +1,17 @@
 import type { StudyLine } from './dataset-jsonl.js';
+import type { InstructionTemplate } from '../domain/instruction-exports.js';
 import type { ImageView } from './image-view.js';
 
 /**
  * Instruction samples: a study's images and a question whose answer is a section of its report,
- * one sample per study and template. The templates are data (INSTRUCTION_TEMPLATES below, the
- * same shape a user's file would have), so a task is added without touching how samples are
+ * one sample per study and template. The templates are data (BUILT_IN_TEMPLATES below, the
+ * same shape a user's file has), so a task is added without touching how samples are
  * made. A study a template cannot fill is skipped with a counted reason, never given an empty
  * answer or a made-up image pairing.
  */
 
-/** What a template may need besides its answer. */
-type Requirement = 'indication' | 'prior';
-
-export interface InstructionTemplate {
-  /** The task's name in the samples' ids and the card, e.g. `findings`. */
-  id: string;
-  /** The report section that is the answer. */
-  target: 'findings' | 'impression';
-  requires: readonly Requirement[];
-  /**
-   * The question. `{indication}` is the study's indication, `{prior_days}` the days since the
-   * prior study and `{prior_report}` its report; each only in a template that requires it.
-   */
-  prompt: string;
-}
-
-const INSTRUCTION_TEMPLATES: readonly InstructionTemplate[] = [
+/** The built-in templates, used unless the run was given its own (`--instruction-templates`). */
+export const BUILT_IN_TEMPLATES: readonly InstructionTemplate[] = [
   {
     id: 'findings',
     target: 'findings',
@@ -129,7 +115,7 @@ function fill(template: InstructionTemplate, study: StudyLine): string {
  */
 export function instructionSamples(
   studies: readonly StudyLine[],
-  templates: readonly InstructionTemplate[] = INSTRUCTION_TEMPLATES,
+  templates: readonly InstructionTemplate[] = BUILT_IN_TEMPLATES,
 ): InstructionSamples {
   const byId = new Map(studies.map((study) => [study.study_id, study]));
   const samples: InstructionSample[] = [];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ExportFormat } from './instruction-exports.js';
+import type { ExportFormat, InstructionTemplate } from './instruction-exports.js';
 import type { RenderOptions } from './render.js';
 import type { GateId } from './quality-gates.js';
 
@@ -37,6 +37,8 @@ export interface RunSpec {
   deid?: DeidSpec;
   /** Instruction-tuning files written at finalize; absent when none (the loose layout alone). */
   exports?: ExportFormat[];
+  /** The templates of a `--instruction-templates` file; absent for the built-in ones. */
+  instructionTemplates?: InstructionTemplate[];
 }
 
 /** How a run de-identifies (src/deid): part of what it delivers, so part of its id. */
@@ -73,6 +75,7 @@ export function runIdOf(spec: RunSpec): string {
     splits: spec.splits,
     // Absent without exports, as deid is: the ids of runs without them stay what they were.
     ...(spec.exports === undefined ? {} : { exports: spec.exports }),
+    ...(spec.instructionTemplates === undefined ? {} : { templates: spec.instructionTemplates }),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }

@@ -134,7 +134,9 @@ export async function finalizeRun(
     [keys.studies, toJsonl(studies), CONTENT_TYPES.jsonl],
   ];
   const instructions =
-    spec.exports === undefined ? undefined : instructionExports(studies, spec.exports, spec.splits);
+    spec.exports === undefined
+      ? undefined
+      : instructionExports(studies, spec.exports, spec.splits, spec.instructionTemplates);
   const exportKeys = (instructions?.files ?? []).map((file) => {
     const key = keys.exportFile(file.format, file.split);
     files.push([
@@ -173,6 +175,7 @@ export async function finalizeRun(
                 formats: spec.exports,
                 samples: instructions.samples,
                 files: exportKeys,
+                templates: spec.instructionTemplates ?? null,
               },
             }),
       }),

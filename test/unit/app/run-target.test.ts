@@ -100,6 +100,43 @@ describe('resolveRunTarget', () => {
     expect((await resolveRunTarget(shared, other, undefined)).runId).not.toBe(target.runId);
   });
 
+  it('records exports and a templates file in the spec, both part of the run id', async () => {
+    const out = join(dir, 'out');
+    const plain = await resolveRunTarget(shared, configOf({ ...RUN_FLAGS, dest: out }), undefined);
+    expect(plain.spec.exports).toBeUndefined();
+    const exported = await resolveRunTarget(
+      shared,
+      configOf({ ...RUN_FLAGS, dest: out, exports: 'messages,llava' }),
+      undefined,
+    );
+    expect(exported.spec.exports).toEqual(['llava', 'messages']);
+    expect(exported.runId).not.toBe(plain.runId);
+    const file = join(dir, 'templates.json');
+    await writeFile(
+      file,
+      JSON.stringify([{ id: 'impression', target: 'impression', prompt: 'Impression?' }]),
+    );
+    const templated = await resolveRunTarget(
+      shared,
+      configOf({ ...RUN_FLAGS, dest: out, exports: 'llava', instructionTemplates: file }),
+      undefined,
+    );
+    expect(templated.spec.instructionTemplates).toEqual([
+      { id: 'impression', target: 'impression', requires: [], prompt: 'Impression?' },
+    ]);
+    await expect(
+      resolveRunTarget(
+        shared,
+        configOf({ ...RUN_FLAGS, dest: out, instructionTemplates: file }),
+        undefined,
+      ),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      subject: '--instruction-templates',
+      hint: expect.stringContaining('--exports llava,messages') as unknown,
+    });
+  });
+
   it('draws and records a seed for a random sample, so it can be repeated', async () => {
     const config = configOf({ ...RUN_FLAGS, dest: join(dir, 'out'), seed: 'random' });
     const root = shared;

@@ -78,6 +78,26 @@ describe('instructionSamples', () => {
   });
 });
 
+describe('instructionSamples with a run’s own templates', () => {
+  it('uses only those, filling their placeholders', () => {
+    const { samples, skipped } = instructionSamples(
+      lines(study('S1', '20240101', ['PA']), study('S2', '20240201', ['PA'])),
+      [
+        {
+          id: 'why',
+          target: 'impression',
+          requires: ['indication', 'prior'],
+          prompt: 'Asked for {indication} {prior_days} days after a study reading: {prior_report}',
+        },
+      ],
+    );
+    expect(samples.map((sample) => sample.id)).toEqual(['S2-why']);
+    expect(samples[0]?.prompt).toBe(`Asked for Cough. 31 days after a study reading: ${REPORT}`);
+    expect(samples[0]?.answer).toBe('No acute disease.');
+    expect(skipped).toEqual({ why: { 'no prior study': 1 } });
+  });
+});
+
 describe('exportFiles', () => {
   const { samples } = instructionSamples(
     lines(study('S1', '20240101', ['PA']), study('S2', '20240111', ['PA', 'LL'])),

@@ -232,6 +232,21 @@ describe('finalizeRun', () => {
     expect(card).toContain(TEST_SPEC.query.text);
   });
 
+  it('counts the instruction samples of the run’s own templates in the card', async () => {
+    const templates = [
+      { id: 'impression_only', target: 'impression' as const, requires: [], prompt: 'Sum up.' },
+    ];
+    const spec: RunSpec = { ...SPEC, exports: ['llava'], instructionTemplates: templates };
+    await settledRun('exports', spec);
+    await finalizeRun(h.ledger, h.store, KEYS, 'exports', TOOL_VERSION, SPLIT_KEY);
+    const card = await text('README-dataset.md');
+    expect(card).toContain('### Instruction exports');
+    expect(card).toContain('`impression_only` (answer: impression; prompt: "Sum up.")');
+    // The test images carry no view: the one delivered study is skipped, and said to be.
+    expect(card).toContain('| impression_only: no projection view | 1 |');
+    expect(card).toContain('| `exports` | `llava` |');
+  });
+
   it('rewrites the same bytes when run again, keeping the first finish time', async () => {
     await settledRun('twice');
     const first = await finalizeRun(h.ledger, h.store, KEYS, 'twice', TOOL_VERSION, SPLIT_KEY);
