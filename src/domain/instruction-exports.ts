@@ -8,7 +8,7 @@ export const EXPORT_FORMATS = ['llava', 'messages'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The report section a template's answer is. */
-export type InstructionTarget = 'findings' | 'impression';
+type InstructionTarget = 'findings' | 'impression';
 
 /** What a template may need besides its answer: the study's indication, its prior study. */
 export type InstructionRequirement = 'indication' | 'prior';
