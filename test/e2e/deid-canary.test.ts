@@ -101,6 +101,9 @@ async function run(dir: string, pacs: string, staffFile: string, dest: string, s
     // (tiny synthetic images look blank) are not what this suite tests.
     '--quality-gates',
     'none',
+    // The instruction exports quote reports and prior reports: scanned like every other file.
+    '--exports',
+    'all',
     '--dest',
     `file://./${dest}`,
   ];
@@ -138,6 +141,11 @@ describe('the PHI canary suite', () => {
     const csv = csvObjects(output.get(`${DATASET}/dicom-reports-extracted-sample.csv`)!.toString());
     expect(csv).toHaveLength(3);
     expect(csv.every((row) => row.downloaded === 'True')).toBe(true);
+    // The exports quote the scrubbed reports, the prior's too: the scan below covers them.
+    const exported = [...output.keys()].filter((file) => file.includes('/exports/'));
+    expect(exported.length).toBeGreaterThanOrEqual(2);
+    const texts = exported.map((file) => output.get(file)!.toString());
+    expect(texts.some((text) => text.includes('prior study'))).toBe(true);
   });
 
   it('leaves no canary in any byte of the output, and keeps those the profile keeps', () => {

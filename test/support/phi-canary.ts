@@ -195,6 +195,8 @@ export function canaryInstance(
     { tag: 0x00100010, vr: 'PN', value: `${patient.family}^${patient.given}` },
     { tag: 0x00100020, vr: 'LO', value: patient.id },
     { tag: 0x00180015, vr: 'CS', value: 'CHEST' },
+    // A view, so that the instruction exports have samples (and quote reports) to scan.
+    { tag: 0x00185101, vr: 'CS', value: 'PA' },
     { tag: 0x0020000d, vr: 'UI', value: study.uid },
     { tag: 0x0020000e, vr: 'UI', value: seriesUid },
     { tag: 0x00280002, vr: 'US', value: 1 },
