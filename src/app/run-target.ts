@@ -110,6 +110,9 @@ async function specFromConfig(config: Config, rootUrl: string, prefix: string): 
       keySource: splitKey.source,
     },
     ...(config.exports.length === 0 ? {} : { exports: [...config.exports] }),
+    ...(config.exports.includes('webdataset')
+      ? { shardBytes: config.shardMegabytes * 2 ** 20 }
+      : {}),
     ...(templates === undefined ? {} : { instructionTemplates: templates }),
   };
 }

@@ -376,6 +376,14 @@ export const CONFIG_KEYS = {
     default: 'none',
     doc: 'Instruction-tuning files written beside the dataset: LLaVA conversation JSON, OpenAI-style messages JSONL (docs/dataset-format.md).',
   },
+  shardMegabytes: {
+    schema: positiveInt(100_000),
+    expected: 'an integer, 1..100000 (MiB)',
+    env: ['EDEN_SHARD_MEGABYTES'],
+    flag: '--shard-megabytes',
+    default: 500,
+    doc: 'Largest WebDataset shard of --exports webdataset, in MiB; finalize holds one shard in memory.',
+  },
   instructionTemplates: {
     schema: text().optional(),
     expected: 'the path of a JSON file of instruction templates',

@@ -35,6 +35,8 @@ export interface TrainingContents {
     files: readonly string[];
     /** The run's own templates, null for the built-in ones. */
     templates: readonly InstructionTemplate[] | null;
+    /** The WebDataset shards written, empty without that export. */
+    shards: readonly { split: string; index: number; samples: number }[];
   };
 }
 
@@ -109,6 +111,29 @@ function priorsLine(studies: readonly StudyLine[]): string {
   return `${linked.length} of ${studies.length} studies have a prior in this dataset (${code('prior')} in ${code(STUDIES_JSONL_NAME)}: the same patient's latest study of an earlier day, its report and images).${intervals}`;
 }
 
+function shardLines(shards: NonNullable<TrainingContents['instructions']>['shards']): string[] {
+  if (shards.length === 0) return [];
+  const perSplit = new Map<string, { shards: number; samples: number }>();
+  for (const shard of shards) {
+    const counts = perSplit.get(shard.split) ?? { shards: 0, samples: 0 };
+    perSplit.set(shard.split, {
+      shards: counts.shards + 1,
+      samples: counts.samples + shard.samples,
+    });
+  }
+  return [
+    `WebDataset: one sample per study (${code('{key}.{n}.jpg')} for each image, ${code('{key}.json')} its line of ${code(STUDIES_JSONL_NAME)}, ${code('{key}.txt')} its report) in ${code('exports/webdataset/split={split}-{index}.tar')}.`,
+    table(
+      ['Split', 'Shards', 'Studies'],
+      [...perSplit].map(([split, counts]) => [
+        code(split),
+        String(counts.shards),
+        String(counts.samples),
+      ]),
+    ),
+  ];
+}
+
 function instructionsSection(instructions: TrainingContents['instructions']): string[] {
   if (instructions === undefined) return [];
   const { samples, skipped } = instructions.samples;
@@ -129,6 +154,7 @@ function instructionsSection(instructions: TrainingContents['instructions']): st
     skips.length === 0
       ? 'No study was skipped.'
       : countTable('Skipped (template: reason)', 'studies', skips),
+    ...shardLines(instructions.shards),
   ];
 }
 

@@ -38,6 +38,8 @@ export function datasetVersion(objects: Record<string, ManifestEntry>): string {
 export function buildManifest(
   rows: readonly DatasetRow[],
   files: Readonly<Record<string, Uint8Array>>,
+  /** Objects already described as they were stored (shards, which are not kept in memory). */
+  stored: Readonly<Record<string, ManifestEntry>> = {},
 ): DatasetManifest {
   const objects: Record<string, ManifestEntry> = {};
   for (const row of rows) {
@@ -52,6 +54,7 @@ export function buildManifest(
       size: bytes.byteLength,
     };
   }
+  Object.assign(objects, stored);
   const sorted = Object.fromEntries(Object.entries(objects).sort(byKey));
   return { version: datasetVersion(sorted), objects: sorted };
 }

@@ -1,4 +1,4 @@
-import type { ExportFormat, InstructionTemplate } from '../domain/instruction-exports.js';
+import type { InstructionFormat, InstructionTemplate } from '../domain/instruction-exports.js';
 import { toJsonl } from './dataset-jsonl.js';
 import type { RunSpec } from '../domain/run-spec.js';
 import type { StudyLine } from './dataset-jsonl.js';
@@ -22,7 +22,7 @@ import {
 
 /** An export file: its format and split (dataset/object-keys names it), and its text. */
 export interface ExportFile {
-  format: ExportFormat;
+  format: InstructionFormat;
   split: string;
   text: string;
 }
@@ -57,7 +57,7 @@ function messagesRecord(sample: InstructionSample): object {
 /** One file per format and split, splits in the order given (the run's), none for an empty split. */
 export function exportFiles(
   samples: readonly InstructionSample[],
-  formats: readonly ExportFormat[],
+  formats: readonly InstructionFormat[],
   splits: readonly string[],
 ): ExportFile[] {
   const files: ExportFile[] = [];
@@ -78,7 +78,7 @@ export function exportFiles(
 /** What finalize writes and the card tells of a run's exports. */
 export function instructionExports(
   studies: readonly StudyLine[],
-  formats: readonly ExportFormat[],
+  formats: readonly InstructionFormat[],
   splits: RunSpec['splits'],
   templates: readonly InstructionTemplate[] = BUILT_IN_TEMPLATES,
 ): { samples: InstructionSamples; files: ExportFile[] } {

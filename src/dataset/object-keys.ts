@@ -1,5 +1,5 @@
 import { checkInstanceId, checkObjectKey, joinKey } from '../domain/object-key.js';
-import type { ExportFormat } from '../domain/instruction-exports.js';
+import type { InstructionFormat } from '../domain/instruction-exports.js';
 
 /**
  * The dataset layout (DESIGN.md "Output layout"), compatible with the original's bucket:
@@ -24,6 +24,7 @@ export const CONTENT_TYPES = {
   markdown: 'text/markdown; charset=utf-8',
   jsonl: 'application/jsonl; charset=utf-8',
   json: 'application/json; charset=utf-8',
+  tar: 'application/x-tar',
 } as const;
 
 export const DICOM_DIR = 'dicom-files';
@@ -45,7 +46,7 @@ export const STUDIES_JSONL_NAME = 'studies.jsonl';
 export const MANIFEST_NAME = 'manifest.json';
 /** Instruction exports (`--exports`), a folder per format. */
 const EXPORTS_DIR = 'exports';
-const EXPORT_EXTENSIONS: Readonly<Record<ExportFormat, string>> = {
+const EXPORT_EXTENSIONS: Readonly<Record<InstructionFormat, string>> = {
   llava: 'json',
   messages: 'jsonl',
 };
@@ -77,7 +78,9 @@ export interface DatasetKeys {
    * Not `train.json`: a split word between separators in any path makes the Hugging Face
    * imagefolder loader infer splits from paths, and it would then miss metadata.jsonl.
    */
-  exportFile(format: ExportFormat, split: string): DatasetObjectKey;
+  exportFile(format: InstructionFormat, split: string): DatasetObjectKey;
+  /** WebDataset shard `index` (from 0) of a split: `exports/webdataset/split=train-000000.tar`. */
+  webdatasetShard(split: string, index: number): DatasetObjectKey;
 }
 
 export function datasetKeys(prefix: string): DatasetKeys {
@@ -99,7 +102,11 @@ export function datasetKeys(prefix: string): DatasetKeys {
     metadata: key(METADATA_JSONL_NAME),
     studies: key(STUDIES_JSONL_NAME),
     manifest: key(MANIFEST_NAME),
-    exportFile: (format: ExportFormat, split: string) =>
+    exportFile: (format: InstructionFormat, split: string) =>
       key(`${EXPORTS_DIR}/${format}/split=${checkInstanceId(split)}.${EXPORT_EXTENSIONS[format]}`),
+    webdatasetShard: (split: string, index: number) =>
+      key(
+        `${EXPORTS_DIR}/webdataset/split=${checkInstanceId(split)}-${String(index).padStart(6, '0')}.tar`,
+      ),
   });
 }

@@ -1,9 +1,16 @@
 /**
- * The instruction-tuning files a run can write beside the loose layout (`--exports`), built at
- * finalize from the study samples: LLaVA conversation JSON (LLaVA-Med, LLaVA-Rad) and
- * OpenAI-style `messages` JSONL (hosted fine-tuning, TRL's conversational format).
+ * The files a run can write beside the loose layout (`--exports`), built at finalize from the
+ * study samples: LLaVA conversation JSON (LLaVA-Med, LLaVA-Rad), OpenAI-style `messages` JSONL
+ * (hosted fine-tuning, TRL's conversational format) and WebDataset tar shards (streaming
+ * loaders, pretraining).
  */
-export const EXPORT_FORMATS = ['llava', 'messages'] as const;
+export const EXPORT_FORMATS = ['llava', 'messages', 'webdataset'] as const;
+
+/** The formats made of instruction samples (one file per split), as against shards. */
+export type InstructionFormat = Exclude<ExportFormat, 'webdataset'>;
+
+/** WebDataset shards' size limit unless `--shard-megabytes` says otherwise, in bytes. */
+export const DEFAULT_SHARD_BYTES = 500 * 2 ** 20;
 
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 

@@ -37,6 +37,8 @@ export interface RunSpec {
   deid?: DeidSpec;
   /** Instruction-tuning files written at finalize; absent when none (the loose layout alone). */
   exports?: ExportFormat[];
+  /** WebDataset shards' size limit in bytes; present when the run exports webdataset. */
+  shardBytes?: number;
   /** The templates of a `--instruction-templates` file; absent for the built-in ones. */
   instructionTemplates?: InstructionTemplate[];
 }
@@ -75,6 +77,7 @@ export function runIdOf(spec: RunSpec): string {
     splits: spec.splits,
     // Absent without exports, as deid is: the ids of runs without them stay what they were.
     ...(spec.exports === undefined ? {} : { exports: spec.exports }),
+    ...(spec.shardBytes === undefined ? {} : { shardBytes: spec.shardBytes }),
     ...(spec.instructionTemplates === undefined ? {} : { templates: spec.instructionTemplates }),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);

@@ -9,8 +9,11 @@ import { EtlError } from '../domain/errors.js';
 import type { Ledger, RunCounts, RunRecord } from '../ledger/ledger.js';
 import { buildDatasetCsv } from '../dataset/dataset-csv.js';
 import { metadataLines, studyLines, toJsonl } from '../dataset/dataset-jsonl.js';
-import { buildManifest, manifestJson } from '../dataset/dataset-manifest.js';
+import { buildManifest, manifestJson, type ManifestEntry } from '../dataset/dataset-manifest.js';
 import { instructionExports } from '../dataset/instruction-exports.js';
+import { writeWebDatasetShards } from '../dataset/webdataset-shards.js';
+import { DEFAULT_SHARD_BYTES } from '../domain/instruction-exports.js';
+import { joinKey } from '../domain/object-key.js';
 import { buildDatasetReadme } from '../dataset/dataset-readme.js';
 import { buildExcludedCsv } from '../dataset/excluded-csv.js';
 import { buildFailuresCsv } from '../dataset/failures-csv.js';
@@ -51,6 +54,29 @@ async function releasedRows(
  * fingerprint is in the spec): another would move patients between splits. Idempotent: the files are rebuilt from the ledger
  * byte for byte (the finish time is stamped once), so a rerun rewrites nothing.
  */
+/** Each delivered image's size, as the ledger recorded it, by its key in the dataset. */
+function imageSizes(rows: readonly DatasetRow[]): (file: string) => number {
+  const sizes = new Map(rows.flatMap((row) => row.images.map((image) => [image.key, image.size])));
+  return (file) => sizes.get(file) ?? 0;
+}
+
+/** An image this run stored, read back for a shard; gone means the destination was changed. */
+async function readStored(store: ObjectStore, key: string): Promise<Uint8Array> {
+  const bytes = await store.read(key);
+  if (bytes === null) {
+    throw new EtlError(
+      'STORE_FAILED',
+      'an image the run delivered is missing from the destination',
+      {
+        subject: key,
+        retryable: false,
+        hint: 'something removed it after delivery: `eden-etl retry` the run, or remove its ledger entry and run it again',
+      },
+    );
+  }
+  return bytes;
+}
+
 export async function finalizeRun(
   ledger: Ledger,
   store: ObjectStore,
@@ -136,7 +162,12 @@ export async function finalizeRun(
   const instructions =
     spec.exports === undefined
       ? undefined
-      : instructionExports(studies, spec.exports, spec.splits, spec.instructionTemplates);
+      : instructionExports(
+          studies,
+          spec.exports.filter((format) => format !== 'webdataset'),
+          spec.splits,
+          spec.instructionTemplates,
+        );
   const exportKeys = (instructions?.files ?? []).map((file) => {
     const key = keys.exportFile(file.format, file.split);
     files.push([
@@ -151,7 +182,22 @@ export async function finalizeRun(
     written[key.relative] = encoder.encode(text);
     await store.replace(key.full, written[key.relative]!, contentType);
   }
-  const manifest = buildManifest(rows, written);
+  const stored: Record<string, ManifestEntry> = {};
+  const shards = spec.exports?.includes('webdataset')
+    ? await writeWebDatasetShards(
+        studies,
+        spec.splits.shares.map((share) => share.name),
+        spec.shardBytes ?? DEFAULT_SHARD_BYTES,
+        imageSizes(rows),
+        (file) => readStored(store, joinKey(keys.prefix, file)),
+        async (shard) => {
+          const key = keys.webdatasetShard(shard.split, shard.index);
+          const put = await store.replace(key.full, shard.bytes, CONTENT_TYPES.tar);
+          stored[key.relative] = { sha256: put.sha256, size: put.size };
+        },
+      )
+    : [];
+  const manifest = buildManifest(rows, written, stored);
   await store.replace(
     keys.manifest.full,
     encoder.encode(manifestJson(manifest)),
@@ -176,6 +222,7 @@ export async function finalizeRun(
                 samples: instructions.samples,
                 files: exportKeys,
                 templates: spec.instructionTemplates ?? null,
+                shards,
               },
             }),
       }),

@@ -207,6 +207,54 @@ describe('the dataset a VLM team trains on (sample PACS, 8 studies)', () => {
     expect(card).toContain('### Instruction exports');
   });
 
+  it('writes WebDataset shards that tarfile and Pillow read, one sample per study', async () => {
+    const script = [
+      'import io, json, os, sys, tarfile',
+      'from PIL import Image',
+      'root = sys.argv[1]',
+      'folder = os.path.join(root, "exports", "webdataset")',
+      'samples = {}',
+      'for name in sorted(os.listdir(folder)):',
+      '    with tarfile.open(os.path.join(folder, name)) as shard:',
+      '        for member in shard.getmembers():',
+      '            key, ext = member.name.split(".", 1)',
+      '            data = shard.extractfile(member).read()',
+      '            sample = samples.setdefault(key, {"shard": name})',
+      '            if ext == "json":',
+      '                sample["study"] = json.loads(data)',
+      '            elif ext == "txt":',
+      '                sample["report"] = data.decode("utf-8")',
+      '            else:',
+      '                sample.setdefault("sizes", []).append(list(Image.open(io.BytesIO(data)).size))',
+      'print(json.dumps(samples))',
+    ].join('\n');
+    const { stdout } = await execFileAsync('/usr/bin/python3', ['-c', script, dataset()], {
+      maxBuffer: 64 * 2 ** 20,
+    });
+    const samples = JSON.parse(stdout) as Record<
+      string,
+      {
+        shard: string;
+        study: { split: string; report: string; file_names: string[] };
+        report: string;
+        sizes: number[][];
+      }
+    >;
+    const studies = (await readFile(join(dataset(), 'studies.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { study_id: string; split: string; file_names: string[] });
+    expect(Object.keys(samples)).toHaveLength(studies.length);
+    for (const study of studies) {
+      const sample = samples[study.study_id.replace(/[^A-Za-z0-9_-]/g, '_')]!;
+      expect(sample.shard).toMatch(new RegExp(`^split=${study.split}-\\d{6}\\.tar$`));
+      expect(sample.study.file_names).toEqual(study.file_names);
+      expect(sample.report).toBe(sample.study.report);
+      expect(sample.sizes).toHaveLength(study.file_names.length);
+      for (const [width, height] of sample.sizes) expect(width! * height!).toBeGreaterThan(0);
+    }
+  });
+
   it('keeps every study of a patient in one split, in metadata.jsonl and studies.jsonl', async () => {
     const studies = (await readFile(join(dataset(), 'studies.jsonl'), 'utf8'))
       .trimEnd()
