@@ -284,15 +284,19 @@ describe('the dataset a VLM team trains on (sample PACS, 8 studies)', () => {
     const files = await listFiles(copy);
     const image = files.find((file) => file.startsWith('images-jpg/'))!;
     const dicom = files.filter((file) => file.startsWith('dicom-files/')).at(-1)!;
-    const bytes = await readFile(join(copy, image));
-    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
-    await writeFile(join(copy, image), bytes);
+    const shard = files.find((file) => file.startsWith('exports/webdataset/'))!;
+    for (const changed of [image, shard]) {
+      const bytes = await readFile(join(copy, changed));
+      bytes[bytes.length - 1030] = bytes[bytes.length - 1030]! ^ 0xff;
+      await writeFile(join(copy, changed), bytes);
+    }
     await rm(join(copy, dicom));
     const tampered = await runCli(['verify', copy], dir);
     expect(tampered.code).toBe(3);
     expect(tampered.stdout).toContain(`DIFFERENT changed: ${image} (manifest sha256 `);
+    expect(tampered.stdout).toContain(`DIFFERENT changed: ${shard} (manifest sha256 `);
     expect(tampered.stdout).toContain(`DIFFERENT missing: ${dicom}`);
-    expect(tampered.stdout).toMatch(/2 differences in /);
+    expect(tampered.stdout).toMatch(/3 differences in /);
 
     await rm(join(copy, 'manifest.json'));
     const unmanifested = await runCli(['verify', copy], dir);
