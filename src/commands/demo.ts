@@ -18,8 +18,9 @@ export function define(program: Command): void {
       .option('--resume [run-id]', 'Continue an unfinished run (the latest one without an id)'),
     ['source'],
   ).action(async (options: Record<string, unknown>) => {
-    // The demo runs in this process on the embedded state, whether or not REDIS_URL is set.
-    const commandDefaults = { dest: DEMO_DESTINATION, executor: 'local' };
+    // The demo runs in this process on the embedded state, whether or not REDIS_URL is set, and
+    // shows every export format (`--exports none` leaves them out).
+    const commandDefaults = { dest: DEMO_DESTINATION, executor: 'local', exports: 'all' };
     // The sample PACS directory is itself configurable, and the source follows from it.
     const { samplePacsDir } = resolveConfig(options, { commandDefaults }).config;
     const { config } = resolveConfig(options, {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  exportFiles,
   datasetFiles,
   fileIdentities,
   listFiles,
@@ -81,7 +82,14 @@ describe('eden-etl demo (the README quick start)', () => {
     for (const row of delivered) expect(row.report_value).not.toBe('');
     expect(rows.some((row) => /[,"\n]/.test(row.report_value as string))).toBe(true);
 
-    const expected = datasetFiles(delivered.map((row) => row.instance_id as string));
+    const expected = datasetFiles(
+      delivered.map((row) => row.instance_id as string),
+      await exportFiles(dataset()),
+    );
+    // The demo shows every export: each split's shard at least.
+    expect(
+      expected.filter((file) => file.startsWith('exports/webdataset/')).length,
+    ).toBeGreaterThan(0);
     expect(files).toEqual(expected);
     expect(await listFiles(join(dir, 'output/.eden-tmp'))).toEqual([]);
 

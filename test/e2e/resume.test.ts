@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collect,
   datasetFiles,
+  exportFiles,
   fileIdentities,
   listFiles,
   runCli,
@@ -81,12 +82,17 @@ describe('kill -9 in the middle of a run, then resume', () => {
     expect(rows.some((row) => row.status === 'excluded')).toBe(true);
     const delivered = rows.filter((row) => row.status === 'delivered');
     const files = await listFiles(dataset);
-    expect(files).toEqual(datasetFiles(delivered.map((row) => row.instance_id as string)));
+    expect(files).toEqual(
+      datasetFiles(
+        delivered.map((row) => row.instance_id as string),
+        await exportFiles(dataset),
+      ),
+    );
     // Objects delivered before the kill were not written again.
     const after = await fileIdentities(dataset);
     for (const [file, identity] of survivors) expect(after.get(file)).toBe(identity);
     // Every object is whole: the same bytes as a run that was never interrupted.
-    for (const file of files.filter((name) => /^(dicom-files|images-jpg)\//.test(name))) {
+    for (const file of files.filter((name) => /^(dicom-files|images-jpg|exports)\//.test(name))) {
       const mine = await readFile(join(dataset, file));
       const reference = await readFile(join(dir, 'warmup/eden-dataset-vlms/sample-test', file));
       expect(mine.equals(reference), file).toBe(true);

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { StudyLine } from '../../src/dataset/dataset-jsonl.js';
+import { instructionSamples } from '../../src/dataset/instruction-samples.js';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,8 +59,34 @@ export async function tempDir(
  * The files a finished local dataset holds when `instanceIds` were delivered (default JPEG
  * output), sorted as listFiles sorts them.
  */
-export function datasetFiles(instanceIds: readonly string[]): string[] {
+/**
+ * The export files a demo-sized dataset holds (`--exports all`, every split in one shard), from
+ * its studies.jsonl: a split's LLaVA and messages files when its studies give a sample, its
+ * WebDataset shard when it has a study.
+ */
+export async function exportFiles(dataset: string): Promise<string[]> {
+  const text = await readFile(join(dataset, 'studies.jsonl'), 'utf8');
+  const studies = text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as StudyLine);
+  const sampled = new Set(instructionSamples(studies).samples.map((sample) => sample.split));
+  const splits = [...new Set(studies.map((study) => study.split))];
   return [
+    ...[...sampled].flatMap((split) => [
+      `exports/llava/split=${split}.json`,
+      `exports/messages/split=${split}.jsonl`,
+    ]),
+    ...splits.map((split) => `exports/webdataset/split=${split}-000000.tar`),
+  ];
+}
+
+export function datasetFiles(
+  instanceIds: readonly string[],
+  exports: readonly string[] = [],
+): string[] {
+  return [
+    ...exports,
     'README-dataset.md',
     'dicom-reports-extracted-sample.csv',
     'excluded.csv',
