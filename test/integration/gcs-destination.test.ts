@@ -60,8 +60,13 @@ describe('a run into gs:// (the GCS emulator, the real client)', () => {
     expect(rows.length).toBeGreaterThan(0);
     const objects = await generations();
     // DICOM and JPEG per instance; the card, the CSV, failures.csv, excluded.csv,
-    // metadata.jsonl, studies.jsonl and manifest.json.
-    expect(objects.size).toBe(rows.length * 2 + 7);
+    // metadata.jsonl, studies.jsonl and manifest.json; and the demo's exports, among them the
+    // WebDataset shard finalize made from the images it read back from the bucket.
+    const exported = [...objects.keys()].filter((name) => name.startsWith(`${PREFIX}/exports/`));
+    expect(
+      exported.some((name) => /\/exports\/webdataset\/split=\w+-000000\.tar$/.test(name)),
+    ).toBe(true);
+    expect(objects.size).toBe(rows.length * 2 + 7 + exported.length);
     for (const row of rows) {
       const [dicom] = await bucket.file(`${PREFIX}/dicom-files/${row.instance_id}.dcm`).download();
       const original = await readFile(new URL(row.file_url as string));
