@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { LOG_LEVELS } from '../domain/log-levels.js';
-import { GATE_IDS, type GateId } from '../domain/quality-gates.js';
-import { EXPORT_FORMATS, type ExportFormat } from '../domain/instruction-exports.js';
+import { GATE_IDS } from '../domain/quality-gates.js';
+import { EXPORT_FORMATS } from '../domain/instruction-exports.js';
 import { DEFAULT_RENDER_OPTIONS } from '../domain/render.js';
 import {
   flag,
@@ -67,31 +67,27 @@ const splitsText = text()
       Math.abs(shares.reduce((sum, share) => sum + share.fraction, 0) - 1) < 1e-9,
   );
 
-/** `all`, `none`, or export formats separated by commas, in the order of EXPORT_FORMATS. */
-const exportList = text()
-  .map((list) => list.split(',').map((part) => part.trim().toLowerCase()))
-  .check((names) =>
-    names.length === 1 && (names[0] === 'all' || names[0] === 'none')
-      ? true
-      : names.every((name) => (EXPORT_FORMATS as readonly string[]).includes(name)),
-  )
-  .map((names): ExportFormat[] =>
-    names[0] === 'all'
-      ? [...EXPORT_FORMATS]
-      : EXPORT_FORMATS.filter((format) => names.includes(format)),
-  );
+/** `all`, `none`, or names from `known` separated by commas, in the order given. */
+function choiceList<T extends string>(known: readonly T[]) {
+  return text()
+    .map((list) => list.split(',').map((part) => part.trim().toLowerCase()))
+    .check((names) =>
+      names.length === 1 && (names[0] === 'all' || names[0] === 'none')
+        ? true
+        : names.every((name) => (known as readonly string[]).includes(name)),
+    )
+    .map((names): T[] =>
+      names[0] === 'all' ? [...known] : names[0] === 'none' ? [] : (names as T[]),
+    );
+}
 
-/** `all`, `none`, or gate ids separated by commas. */
-const gateList = text()
-  .map((list) => list.split(',').map((part) => part.trim().toLowerCase()))
-  .check((ids) =>
-    ids.length === 1 && (ids[0] === 'all' || ids[0] === 'none')
-      ? true
-      : ids.every((id) => (GATE_IDS as readonly string[]).includes(id)),
-  )
-  .map((ids): GateId[] =>
-    ids[0] === 'all' ? [...GATE_IDS] : ids[0] === 'none' ? [] : (ids as GateId[]),
-  );
+/** Export formats, in the order of EXPORT_FORMATS whatever order they were given in. */
+const exportList = choiceList(EXPORT_FORMATS).map((names) =>
+  EXPORT_FORMATS.filter((format) => names.includes(format)),
+);
+
+/** Gate ids, in the order given. */
+const gateList = choiceList(GATE_IDS);
 
 export const CONFIG_KEYS = {
   source: {

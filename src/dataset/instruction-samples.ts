@@ -81,12 +81,14 @@ function viewImages(study: StudyLine): { frontal: string | null; lateral: string
   return { frontal, lateral };
 }
 
+type ViewImages = ReturnType<typeof viewImages>;
+
 function skipReason(
   template: InstructionTemplate,
   study: StudyLine,
-  byId: ReadonlyMap<string, StudyLine>,
+  own: ViewImages,
+  prior: ViewImages | undefined,
 ): SkipReason | null {
-  const own = viewImages(study);
   if (own.frontal === null && own.lateral === null) return 'no projection view';
   if ((study.sections[template.target] ?? '').trim() === '') return 'empty target section';
   if (template.requires.includes('indication') && (study.sections.indication ?? '') === '') {
@@ -94,10 +96,7 @@ function skipReason(
   }
   if (template.requires.includes('prior')) {
     if (study.prior === null) return 'no prior study';
-    const prior = byId.get(study.prior.study_id);
-    if (prior === undefined || viewImages(prior).frontal === null) {
-      return 'prior without a frontal view';
-    }
+    if ((prior?.frontal ?? null) === null) return 'prior without a frontal view';
   }
   return null;
 }
@@ -117,22 +116,22 @@ export function instructionSamples(
   studies: readonly StudyLine[],
   templates: readonly InstructionTemplate[] = BUILT_IN_TEMPLATES,
 ): InstructionSamples {
-  const byId = new Map(studies.map((study) => [study.study_id, study]));
+  // Each study's frontal and lateral image, found once: a study is also its follow-up's prior.
+  const views = new Map(studies.map((study) => [study.study_id, viewImages(study)]));
   const samples: InstructionSample[] = [];
   const skipped: InstructionSamples['skipped'] = {};
   for (const study of studies) {
+    const own = views.get(study.study_id)!;
+    const prior = study.prior === null ? undefined : views.get(study.prior.study_id);
     for (const template of templates) {
-      const reason = skipReason(template, study, byId);
+      const reason = skipReason(template, study, own, prior);
       if (reason !== null) {
         const counts = (skipped[template.id] ??= {});
         counts[reason] = (counts[reason] ?? 0) + 1;
         continue;
       }
-      const own = viewImages(study);
       const images = [own.frontal, own.lateral].filter((file) => file !== null);
-      if (template.requires.includes('prior')) {
-        images.push(viewImages(byId.get(study.prior!.study_id)!).frontal!);
-      }
+      if (template.requires.includes('prior')) images.push(prior!.frontal!);
       samples.push({
         id: `${study.study_id}-${template.id}`,
         template: template.id,

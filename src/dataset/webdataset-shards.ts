@@ -63,15 +63,13 @@ export async function writeWebDatasetShards(
   for (const split of splits) {
     let shard: PlannedSample[] = [];
     let shardSize = 0;
+    let index = 0;
     const flush = async () => {
       if (shard.length === 0) return;
       const entries: TarEntry[] = [];
       for (const sample of shard) entries.push(...(await members(sample, read)));
-      const done = {
-        split,
-        index: written.filter((w) => w.split === split).length,
-        samples: shard.length,
-      };
+      const done = { split, index, samples: shard.length };
+      index += 1;
       await write({ ...done, bytes: tarArchive(entries) });
       written.push(done);
       shard = [];

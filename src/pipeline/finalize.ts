@@ -47,13 +47,6 @@ async function releasedRows(
   return releaseDataset(rows, records, deid);
 }
 
-/**
- * Writes the dataset files from the ledger once every instance is settled: the CSV, the
- * failures and exclusions lists, metadata.jsonl and studies.jsonl (with each study's split),
- * the manifest and the dataset card. `splitKey` must be the key the run was planned with (its
- * fingerprint is in the spec): another would move patients between splits. Idempotent: the files are rebuilt from the ledger
- * byte for byte (the finish time is stamped once), so a rerun rewrites nothing.
- */
 /** Each delivered image's size, as the ledger recorded it, by its key in the dataset. */
 function imageSizes(rows: readonly DatasetRow[]): (file: string) => number {
   const sizes = new Map(rows.flatMap((row) => row.images.map((image) => [image.key, image.size])));
@@ -77,6 +70,13 @@ async function readStored(store: ObjectStore, key: string): Promise<Uint8Array> 
   return bytes;
 }
 
+/**
+ * Writes the dataset files from the ledger once every instance is settled: the CSV, the
+ * failures and exclusions lists, metadata.jsonl and studies.jsonl (with each study's split),
+ * the manifest and the dataset card. `splitKey` must be the key the run was planned with (its
+ * fingerprint is in the spec): another would move patients between splits. Idempotent: the files are rebuilt from the ledger
+ * byte for byte (the finish time is stamped once), so a rerun rewrites nothing.
+ */
 export async function finalizeRun(
   ledger: Ledger,
   store: ObjectStore,
@@ -162,12 +162,15 @@ export async function finalizeRun(
   const instructions =
     spec.exports === undefined
       ? undefined
-      : instructionExports(
-          studies,
-          spec.exports.filter((format) => format !== 'webdataset'),
-          spec.splits,
-          spec.instructionTemplates,
-        );
+      : {
+          formats: spec.exports,
+          ...instructionExports(
+            studies,
+            spec.exports.filter((format) => format !== 'webdataset'),
+            spec.splits,
+            spec.instructionTemplates,
+          ),
+        };
   const exportKeys = (instructions?.files ?? []).map((file) => {
     const key = keys.exportFile(file.format, file.split);
     files.push([
@@ -214,11 +217,11 @@ export async function finalizeRun(
         quality: spec.quality,
         splits: spec.splits,
         manifest,
-        ...(instructions === undefined || spec.exports === undefined
+        ...(instructions === undefined
           ? {}
           : {
               instructions: {
-                formats: spec.exports,
+                formats: instructions.formats,
                 samples: instructions.samples,
                 files: exportKeys,
                 templates: spec.instructionTemplates ?? null,

@@ -52,15 +52,12 @@ export async function fetchAndRender(
 ): Promise<RenderFramesOutcome> {
   const { dicom = true, ...renderExtras } = extras;
   const local = dicom ? null : (deps.fetcher.localFile?.(target) ?? null);
-  if (local !== null) {
-    lap('fetch');
-    const rendered = await deps.renderer.renderLocalFile(local, render, renderExtras);
-    lap('render');
-    return rendered;
-  }
-  const bytes = await deps.fetcher.fetch(target);
+  const bytes = local === null ? await deps.fetcher.fetch(target) : null;
   lap('fetch');
-  const rendered = await deps.renderer.renderFrames(bytes, render, renderExtras);
+  const rendered =
+    bytes === null
+      ? await deps.renderer.renderLocalFile(local!, render, renderExtras)
+      : await deps.renderer.renderFrames(bytes, render, renderExtras);
   lap('render');
   return rendered;
 }
